@@ -1,0 +1,231 @@
+/*
+ * core.c - worker cores: creation, the thread that runs one, handle
+ * validation and the output path (see core.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include "core.h"
+
+RTE_DEFINE_PER_LCORE(struct core *, cur_core);
+
+static int
+core_main(void *arg)
+{
+	struct core *c = arg;
+	int ret = 0;
+
+	RTE_PER_LCORE(cur_core) = c;
+	if (c->init_hook != NULL)
+		ret = c->init_hook(c, c->hook_arg);
+	if (ret != 0) {
+		__atomic_store_n(&c->state, CORE_FAILED, __ATOMIC_RELEASE);
+		return ret;
+	}
+	__atomic_store_n(&c->state, CORE_READY, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&g_rt.go, __ATOMIC_ACQUIRE) && !c->stop)
+		rte_delay_us_sleep(200);
+	__atomic_store_n(&c->state, CORE_RUNNING, __ATOMIC_RELEASE);
+	ret = c->run(c);
+	core_tx_flush(c);
+	__atomic_store_n(&c->state, CORE_DONE, __ATOMIC_RELEASE);
+	return ret;
+}
+
+struct core *
+core_create(int idx, int (*init_hook)(struct core *, void *), void *arg)
+{
+	struct core *c;
+	int p;
+
+	if (!g_rt.started || idx < 0 || idx >= g_rt.nb_cores) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (g_rt.cores[idx] != NULL) {
+		errno = EEXIST;
+		return NULL;
+	}
+	if (posix_memalign((void **)&c, RTE_CACHE_LINE_SIZE, sizeof(*c)) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->mctx.cpu = idx;
+	c->magic = CORE_MAGIC;
+	c->idx = idx;
+	c->lcore = (unsigned)idx + 1;
+	c->state = CORE_NEW;
+	rte_spinlock_init(&c->lock);
+	c->init_hook = init_hook;
+	c->hook_arg = arg;
+	c->run = core_run_c;
+
+	if (g_rt.use_dist) {
+		c->nb_src = 1;
+		c->src[0].ring = g_rt.to_worker[idx];
+		c->to_dist = g_rt.from_worker[idx];
+	} else {
+		for (p = 0; p < g_rt.nb_ports; p++) {
+			c->src[c->nb_src].port = (uint16_t)p;
+			c->src[c->nb_src].queue =
+				(uint16_t)(idx % g_rt.ports[p].nb_q);
+			c->nb_src++;
+		}
+		c->txq = (uint16_t)idx;
+	}
+	if (pipe_init(c) != 0) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	g_rt.cores[idx] = c;
+	c->state = CORE_INIT;
+	if (rte_eal_remote_launch(core_main, c, c->lcore) != 0) {
+		g_rt.cores[idx] = NULL;
+		free(c);
+		errno = EBUSY;
+		return NULL;
+	}
+	return c;
+}
+
+int
+core_wait_ready(struct core *c)
+{
+	int s;
+
+	while ((s = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE)) == CORE_INIT)
+		rte_delay_us_sleep(200);
+	return s == CORE_FAILED ? -1 : 0;
+}
+
+void
+core_join(struct core *c)
+{
+	rte_eal_wait_lcore(c->lcore);
+}
+
+void
+core_free(struct core *c)
+{
+	c->magic = 0;
+	free(c);
+}
+
+struct core *
+core_from_mctx(mctx_t mctx)
+{
+	struct core *self = CORE_SELF();
+	int i;
+
+	if (mctx == NULL)
+		return NULL;
+	if (self != NULL && &self->mctx == mctx)
+		return self;
+	for (i = 0; i < RT_MAX_CORES; i++) {
+		struct core *c = g_rt.cores[i];
+
+		if (c != NULL && &c->mctx == mctx && c->magic == CORE_MAGIC)
+			return c;
+	}
+	return NULL;
+}
+
+int
+core_run_c(struct core *c)
+{
+	while (pipe_run(c) != PIPE_DONE)
+		;	/* no Lua functions are registered in C-only mode */
+	return 0;
+}
+
+/* -- Output ------------------------------------------------------------- */
+
+static void
+flush_port(struct core *c, uint16_t port)
+{
+	struct core_sink *s = &c->sink[port];
+	uint16_t sent = 0, id = g_rt.ports[port].id;
+
+	while (sent < s->n) {
+		sent += rte_eth_tx_burst(id, c->txq, &s->m[sent],
+					 (uint16_t)(s->n - sent));
+		if (sent == s->n)
+			break;
+		if (!g_rt.offline) {
+			rte_pktmbuf_free_bulk(&s->m[sent], s->n - sent);
+			c->st.dropped_tx_full += s->n - sent;
+			c->st.tx_packets -= s->n - sent;
+			break;
+		}
+		rte_pause();
+	}
+	s->n = 0;
+}
+
+static void
+flush_dist(struct core *c)
+{
+	struct core_sink *s = &c->sink[0];
+	unsigned sent = 0;
+
+	while (sent < s->n) {
+		sent += rte_ring_enqueue_burst(c->to_dist,
+					       (void **)&s->m[sent],
+					       s->n - sent, NULL);
+		if (sent < s->n)
+			rte_pause();	/* the distributor always drains */
+	}
+	s->n = 0;
+}
+
+void
+core_tx(struct core *c, uint16_t port, struct rte_mbuf *m)
+{
+	struct core_sink *s;
+
+	if (g_rt.opts.passive || !g_rt.ports[port].has_tx) {
+		/* Passive, or a capture read without -w: nowhere to send. */
+		if (g_rt.opts.passive) {
+			c->st.dropped_passive++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+	}
+	c->st.tx_packets++;
+	c->st.tx_bytes += rte_pktmbuf_pkt_len(m);
+	if (c->to_dist != NULL) {
+		m->port = port;
+		s = &c->sink[0];
+		s->m[s->n++] = m;
+		if (s->n == RTE_DIM(s->m))
+			flush_dist(c);
+		return;
+	}
+	s = &c->sink[port];
+	s->m[s->n++] = m;
+	if (s->n == RTE_DIM(s->m))
+		flush_port(c, port);
+}
+
+void
+core_tx_flush(struct core *c)
+{
+	int p;
+
+	if (c->to_dist != NULL) {
+		flush_dist(c);
+		return;
+	}
+	for (p = 0; p < g_rt.nb_ports; p++)
+		if (c->sink[p].n != 0)
+			flush_port(c, (uint16_t)p);
+}

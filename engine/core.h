@@ -1,0 +1,128 @@
+/*
+ * core.h - one worker core: its context handle (mctx), its input sources
+ * and output queues, its pipeline state and counters, and the thread that
+ * runs it.
+ *
+ * A core's thread first runs the core's init hook (moonbox loads plugins
+ * and the Lua script there), then waits until the runtime releases input
+ * (rt_release), then runs the core's run function: by default a C loop
+ * around pipe_run(); the Lua host replaces it with a Lua-owned loop.
+ */
+#ifndef MB_CORE_H
+#define MB_CORE_H
+
+#include <stdint.h>
+#include <pthread.h>
+#include <rte_mbuf.h>
+#include <rte_spinlock.h>
+
+#include "mtcp_api.h"
+#include "pipe.h"
+#include "rt.h"
+#include "stats.h"
+
+#define CORE_MAGIC	0x6d6f6f6eu	/* "moon" */
+
+enum core_state {
+	CORE_NEW,		/* allocated, thread not started */
+	CORE_INIT,		/* thread runs the init hook */
+	CORE_READY,		/* waiting for input release */
+	CORE_RUNNING,
+	CORE_DONE,
+	CORE_FAILED,		/* init hook failed */
+};
+
+/* An input source: a port queue, or the ring from the distributor. */
+struct core_src {
+	uint16_t port;		/* index in g_rt.ports */
+	uint16_t queue;
+	struct rte_ring *ring;	/* non-NULL: read from the distributor */
+	uint8_t eof;
+	uint64_t last_nombuf;
+};
+
+/* Output buffer for one port. */
+struct core_sink {
+	uint16_t n;
+	struct rte_mbuf *m[RT_BURST * 4];
+};
+
+struct core {
+	struct mtcp_context mctx;	/* must stay first: it is the handle */
+	uint32_t magic;
+	int idx;			/* == mctx.cpu */
+	unsigned lcore;
+	volatile int state;		/* enum core_state */
+	volatile int stop;		/* finish after the current burst */
+	rte_spinlock_t lock;		/* held while a burst is processed */
+
+	/* I/O */
+	int nb_src;
+	struct core_src src[RT_MAX_PORTS];
+	int cur_src;			/* source polled next */
+	uint16_t txq;			/* tx queue of this core on each port */
+	struct rte_ring *to_dist;	/* distributor mode: output ring */
+	struct core_sink sink[RT_MAX_PORTS];
+
+	/* packet pipeline (pipe.c) */
+	struct pipe pipe;
+
+	struct stats st;
+
+	/* set by whoever embeds the engine (the moonbox program) */
+	int (*init_hook)(struct core *c, void *arg);
+	void *hook_arg;
+	int (*run)(struct core *c);
+	void *host;			/* the Lua host's per-core state */
+};
+
+/* The core whose thread is calling, or NULL (main thread, other threads). */
+extern RTE_DEFINE_PER_LCORE(struct core *, cur_core);
+#define CORE_SELF()	RTE_PER_LCORE(cur_core)
+
+/*
+ * Allocate core idx (0 <= idx < g_rt.nb_cores), bind it to its input
+ * sources and output queues and start its thread, which runs init_hook
+ * (may be NULL) and then waits for rt_release(). Returns NULL with errno
+ * EINVAL, EEXIST or ENOMEM.
+ */
+struct core *
+core_create(int idx, int (*init_hook)(struct core *, void *), void *arg);
+
+/* Wait until the core's thread has finished its init hook; returns 0, or
+ * -1 if the hook failed. */
+int
+core_wait_ready(struct core *c);
+
+/* Wait until the core's thread has finished. */
+void
+core_join(struct core *c);
+
+/* Free a finished core. */
+void
+core_free(struct core *c);
+
+/* The core behind a context handle, or NULL if mctx is not a live one. */
+struct core *
+core_from_mctx(mctx_t mctx);
+
+/* Default run function: C loop around pipe_run(). */
+int
+core_run_c(struct core *c);
+
+/* Current time of the core in ms (packet time offline, wall time live). */
+static inline uint64_t
+core_now_ms(const struct core *c)
+{
+	return c->pipe.now_ms;
+}
+
+/* Hand a packet to the output of port index `port` (buffered). */
+void
+core_tx(struct core *c, uint16_t port, struct rte_mbuf *m);
+
+/* Transmit everything buffered. */
+void
+core_tx_flush(struct core *c);
+
+#endif /* MB_CORE_H */

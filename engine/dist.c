@@ -1,0 +1,194 @@
+/*
+ * dist.c - the software distributor: when several worker cores share ports
+ * that cannot spread flows by symmetric RSS (capture files, most vdevs),
+ * one extra lcore reads the ports, sends each packet to the worker that
+ * owns its flow (both directions hash alike), and transmits what the
+ * workers hand back.
+ *
+ * With offline input nothing may be lost, so a full ring is waited on
+ * (while the return rings keep draining, or the two would deadlock); with
+ * live ports a full ring drops and counts.
+ */
+#include <rte_ethdev.h>
+#include <rte_pause.h>
+
+#include "core.h"
+#include "parse.h"
+#include "rt.h"
+
+struct dist_buf {
+	uint16_t n;
+	struct rte_mbuf *m[RT_BURST * 2];
+};
+
+static int
+worker_of(struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *ip, *l4;
+	struct parsed pr;
+	uint32_t a, b;
+	uint16_t pa = 0, pb = 0;
+
+	if (g_rt.nb_cores == 1)
+		return 0;
+	parse_frame(f, rte_pktmbuf_data_len(m), &pr);
+	if (pr.kind != PK_TCP && pr.kind != PK_IPV4 && pr.kind != PK_IPV4_FRAG)
+		return 0;
+	ip = f + pr.l2_len;
+	memcpy(&a, ip + 12, 4);
+	memcpy(&b, ip + 16, 4);
+	if (pr.kind == PK_TCP) {
+		l4 = ip + pr.l3_len;
+		memcpy(&pa, l4, 2);
+		memcpy(&pb, l4 + 2, 2);
+	}
+	return rt_core_of_hash(rt_sym_hash(a, b, pa, pb), g_rt.nb_cores);
+}
+
+static int
+workers_done(void)
+{
+	int i;
+
+	for (i = 0; i < g_rt.nb_cores; i++) {
+		struct core *c = g_rt.cores[i];
+
+		if (c != NULL && c->state != CORE_DONE &&
+		    c->state != CORE_FAILED)
+			return 0;
+	}
+	return 1;
+}
+
+/* Transmit what the workers handed back; returns packets handled. */
+static unsigned
+drain_workers(struct stats *st)
+{
+	struct rte_mbuf *pkts[RT_BURST];
+	unsigned total = 0;
+	int w;
+
+	for (w = 0; w < g_rt.nb_cores; w++) {
+		unsigned n, i;
+
+		n = rte_ring_dequeue_burst(g_rt.from_worker[w], (void **)pkts,
+					   RT_BURST, NULL);
+		for (i = 0; i < n; i++) {
+			struct rte_mbuf *m = pkts[i];
+			uint16_t port = g_rt.ports[m->port].id;
+
+			/* Ordering per worker is kept; one packet at a time
+			 * keeps ports apart without sorting. */
+			while (rte_eth_tx_burst(port, 0, &m, 1) == 0) {
+				if (!g_rt.offline) {
+					rte_pktmbuf_free(m);
+					st->dropped_tx_full++;
+					break;
+				}
+				rte_pause();
+			}
+		}
+		total += n;
+	}
+	return total;
+}
+
+static void
+flush_to_workers(struct dist_buf *bufs, struct stats *st)
+{
+	int w;
+
+	for (w = 0; w < g_rt.nb_cores; w++) {
+		struct dist_buf *b = &bufs[w];
+		unsigned sent = 0;
+
+		while (sent < b->n) {
+			sent += rte_ring_enqueue_burst(g_rt.to_worker[w],
+				(void **)&b->m[sent], b->n - sent, NULL);
+			if (sent == b->n)
+				break;
+			if (!g_rt.offline) {
+				rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
+				st->dropped_ring_full += b->n - sent;
+				break;
+			}
+			drain_workers(st);
+			rte_pause();
+		}
+		b->n = 0;
+	}
+}
+
+int
+dist_main(void *arg)
+{
+	struct dist_buf bufs[RT_MAX_CORES];
+	struct stats *st = &g_rt.dist_stats;
+	uint64_t last_nombuf[RT_MAX_PORTS] = { 0 };
+	uint8_t eof[RT_MAX_PORTS] = { 0 };
+	int p, input_done = 0;
+
+	(void)arg;
+	memset(bufs, 0, sizeof(bufs));
+	while (!__atomic_load_n(&g_rt.go, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&g_rt.stop, __ATOMIC_ACQUIRE))
+		rte_delay_us_sleep(200);
+
+	for (;;) {
+		unsigned moved = 0;
+
+		if (!input_done && __atomic_load_n(&g_rt.stop, __ATOMIC_ACQUIRE))
+			input_done = 1;
+		if (!input_done) {
+			int all_eof = 1;
+
+			for (p = 0; p < g_rt.nb_ports; p++) {
+				struct rte_mbuf *pkts[RT_BURST];
+				uint16_t n, i;
+
+				if (eof[p])
+					continue;
+				n = rte_eth_rx_burst(g_rt.ports[p].id, 0, pkts,
+						     RT_BURST);
+				for (i = 0; i < n; i++) {
+					int w = worker_of(pkts[i]);
+
+					pkts[i]->port = (uint16_t)p;
+					bufs[w].m[bufs[w].n++] = pkts[i];
+				}
+				moved += n;
+				if (n == 0 && g_rt.ports[p].offline) {
+					struct rte_eth_stats es;
+
+					rte_eth_stats_get(g_rt.ports[p].id, &es);
+					if (es.rx_nombuf == last_nombuf[p])
+						eof[p] = 1;
+					last_nombuf[p] = es.rx_nombuf;
+				}
+				if (!eof[p])
+					all_eof = 0;
+				flush_to_workers(bufs, st);
+			}
+			if (all_eof) {
+				input_done = 1;
+				__atomic_store_n(&g_rt.dist_input_done, 1,
+						 __ATOMIC_RELEASE);
+			}
+		} else if (!g_rt.dist_input_done) {
+			__atomic_store_n(&g_rt.dist_input_done, 1,
+					 __ATOMIC_RELEASE);
+		}
+		moved += drain_workers(st);
+		if (input_done && moved == 0 && workers_done()) {
+			/* A worker may have queued its last packets just
+			 * before finishing. */
+			while (drain_workers(st) != 0)
+				;
+			break;
+		}
+		if (moved == 0)
+			rte_pause();
+	}
+	return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * embed.h - the interface through which the moonbox program (lua/) drives
+ * the engine: options, start-up, per-core hooks, running, counters,
+ * shutdown. Exported from libmoonbox.so as mbx_*; not for plugins.
+ */
+#ifndef MB_EMBED_H
+#define MB_EMBED_H
+
+#include "mtcp_api.h"
+#include "opts.h"
+#include "stats.h"
+
+/* Runs on a core's own thread before it reads input; non-zero fails the
+ * start-up. */
+typedef int (*mbx_hook_fn)(mctx_t mctx, void *arg);
+/* Replaces a core's C run loop (the Lua host's loop). */
+typedef int (*mbx_run_fn)(mctx_t mctx, void *arg);
+
+void mbx_opts_defaults(struct mb_opts *o);
+int mbx_opts_parse(struct mb_opts *o, int argc, char **argv);
+void mbx_usage(FILE *f, const char *prog);
+
+/* EAL, ports and packet buffers; -1 after printing a one-line error. */
+int mbx_init(const struct mb_opts *o, const char *prog);
+/* Configure ports for o->cores cores and create the cores' contexts; each
+ * core runs hook on its own thread. */
+int mbx_start(mbx_hook_fn hook, void *arg);
+/* Wait until every core ran its hook; -1 if one failed. */
+int mbx_wait_ready(void);
+/* Start reading input. */
+void mbx_release(void);
+/* Set the run loop of the calling core (from its hook). */
+void mbx_set_run(mctx_t mctx, mbx_run_fn run, void *arg);
+/* Ask all cores to stop. */
+void mbx_stop(void);
+/* 1 while a core is still running. */
+int mbx_running(void);
+/* Wait for all cores and the distributor. */
+void mbx_wait(void);
+/* Sum of all counters so far (racy while running: for progress only). */
+void mbx_totals(struct stats *total);
+int mbx_write_stats(const char *path);
+int mbx_num_cores(void);
+mctx_t mbx_mctx(int core);
+void mbx_cleanup(void);
+
+#endif /* MB_EMBED_H */

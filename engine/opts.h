@@ -1,0 +1,97 @@
+/*
+ * opts.h - moonbox's command-line options, parsed into struct mb_opts.
+ *
+ * One parser serves the moonbox program and standalone mOS programs (whose
+ * MOONBOX_OPTS environment variable holds the same options). It never exits:
+ * it reports usage errors on stderr and returns a status.
+ */
+#ifndef MB_OPTS_H
+#define MB_OPTS_H
+
+#include <stdio.h>
+
+#define OPTS_MAX_PORTS		16
+#define OPTS_MAX_PLUGINS	16
+#define OPTS_MAX_PLUGIN_ARGS	64
+
+enum { ON_ERROR_PASS, ON_ERROR_DROP };
+enum { IPFRAG_REASSEMBLE, IPFRAG_PASS };
+enum { CLOCK_AUTO, CLOCK_PACKET, CLOCK_WALL };
+enum { PROGRESS_AUTO, PROGRESS_ON, PROGRESS_OFF };
+
+struct mb_opts {
+	/* I/O */
+	const char *read_file;		/* -r: pcap input */
+	const char *write_file;		/* -w: pcap output */
+	const char *ports[OPTS_MAX_PORTS];	/* --port, in order */
+	int nb_ports;
+	int passive;			/* --passive: never transmit */
+	const char *eal_extra;		/* --eal "ARGS" */
+	int cores;			/* -c/--cores: worker cores */
+	int mbufs;			/* --mbufs: packet buffers */
+
+	/* packet path */
+	int drop_malformed;		/* --drop-malformed */
+	int ipfrag;			/* --ipfrag=reassemble|pass */
+
+	/* flow engine */
+	int max_flows;			/* --max-flows: per core */
+	int rmem;			/* --rmem: reassembly window per side */
+	int buffers;			/* --buffers: reassembly buffers per core */
+	int overlap_last;		/* --overlap=first|last */
+	int timewait_ms;		/* --timewait SEC */
+	int timeout_ms;			/* --timeout SEC (<= 0: never) */
+	int eof_flush;			/* --no-eof-flush clears it */
+	int clock;			/* --clock=packet|wall */
+
+	/* scripting and plugins */
+	const char *script;		/* first non-option argument */
+	int script_argc;		/* arguments after the script */
+	char **script_argv;
+	const char *plugins[OPTS_MAX_PLUGINS];
+	int nb_plugins;
+	char *plugin_args[OPTS_MAX_PLUGIN_ARGS + 1];
+	int nb_plugin_args;
+	int on_error;			/* --on-error=pass|drop */
+	int lua_mem_mb;			/* --lua-mem MB (0: no cap) */
+	int watchdog_ms;		/* --watchdog MS (0: off) */
+
+	/* reporting */
+	const char *stats_file;		/* --stats FILE (JSON) */
+	int progress;			/* --progress / --no-progress */
+	int verbose;			/* -v */
+};
+
+enum {
+	OPTS_OK = 0,		/* run */
+	OPTS_EXIT = 1,		/* --help or --version printed: exit 0 */
+	OPTS_USAGE = 2,		/* usage error printed: exit 2 */
+};
+
+/* Defaults for every field. */
+void
+opts_defaults(struct mb_opts *o);
+
+/*
+ * Parse argv (argv[0] is the program name). With allow_script, the first
+ * non-option argument is the script and the rest are its arguments;
+ * otherwise non-option arguments are errors. Options are accepted before
+ * and after the script; "--" ends option parsing. Strings point into argv.
+ */
+int
+opts_parse(struct mb_opts *o, int argc, char **argv, int allow_script);
+
+/*
+ * Split a string into words like a shell does for simple cases (blanks
+ * separate words, single and double quotes group, backslash escapes).
+ * Returns the number of words, or -1 if more than max or on a quote that
+ * is not closed. argv[n] is set to NULL; words live in buf (modified).
+ */
+int
+opts_split(char *buf, char **argv, int max);
+
+/* Print the usage text. */
+void
+opts_usage(FILE *f, const char *prog);
+
+#endif /* MB_OPTS_H */

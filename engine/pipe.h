@@ -1,0 +1,78 @@
+/*
+ * pipe.h - the per-core packet pipeline as a resumable state machine.
+ *
+ * pipe_run() advances a core through rx burst -> per-packet stages ->
+ * end-of-burst stages -> tx, calling C callbacks inline. When the next
+ * thing to run is a Lua function, it stops and returns PIPE_INVOKE with
+ * the call described in pipe.inv; the Lua loop makes the call, stores the
+ * result in pipe.inv.ret and calls pipe_run() again, which continues
+ * exactly where it stopped. C-only programs never see PIPE_INVOKE.
+ * This keeps mOS's synchronous semantics (a callback acts on the packet
+ * still held) without calling from C into Lua.
+ */
+#ifndef MB_PIPE_H
+#define MB_PIPE_H
+
+#include <stdint.h>
+#include <rte_mbuf.h>
+
+#include "mos_api.h"
+#include "parse.h"
+#include "rt.h"
+
+struct core;
+struct flow;
+
+enum pipe_ret {
+	PIPE_DONE = 0,		/* the core has finished */
+	PIPE_INVOKE = 1,	/* call the Lua function in pipe.inv */
+};
+
+/* A call the Lua loop must make for the engine (layout mirrored in the
+ * Lua boundary header). */
+struct pipe_invoke {
+	int32_t fn;		/* Lua function id (registered by the host) */
+	int32_t kind;		/* 0: callback, 1: filter (ret is its result) */
+	int32_t sock;
+	int32_t side;
+	uint64_t event;
+	filter_arg_t *arg;
+	int32_t ret;		/* filter result, written by the Lua loop */
+	int32_t failed;		/* written by the Lua loop: the call raised */
+};
+
+/* The packet being processed. */
+struct pipe_pkt {
+	struct rte_mbuf *m;
+	uint8_t *data;		/* frame start */
+	struct parsed pr;
+	uint16_t in_port;	/* index in g_rt.ports */
+	uint8_t drop;		/* verdict: 0 forward, 1 drop (by policy) */
+	uint8_t err_drop;	/* dropped after a script error */
+	uint8_t valid;		/* a packet is held (getlastpkt works) */
+};
+
+struct pipe {
+	int stage;
+	uint16_t nb;		/* packets in the burst */
+	uint16_t i;		/* index of the current packet */
+	struct rte_mbuf *burst[RT_BURST];
+	struct pipe_pkt cur;
+	struct pipe_invoke inv;
+
+	uint64_t now_ms;	/* core clock */
+	int clock_packet;	/* packet timestamps drive the clock */
+	int ts_off;		/* mbuf dynfield offset of rx timestamps */
+	uint64_t ts_flag;
+	int input_done;
+};
+
+/* Prepare the pipeline of a core (after its sources are set). */
+int
+pipe_init(struct core *c);
+
+/* Advance; see above. */
+int
+pipe_run(struct core *c);
+
+#endif /* MB_PIPE_H */

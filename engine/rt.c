@@ -1,0 +1,623 @@
+/*
+ * rt.c - EAL start-up, ports, packet buffers and the process-wide state
+ * (see rt.h). The software distributor's loop is in dist.c, a core's in
+ * core.c and pipe.c.
+ *
+ * Errors a user can cause (a missing capture, a port that does not come
+ * up) are checked here and reported as one line naming what the user gave,
+ * before DPDK's own, less helpful, messages would appear.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "core.h"
+#include "rt.h"
+
+struct rt g_rt;
+
+#define EAL_MAX_ARGS	64
+#define RSS_KEY_MAX	64
+
+int dist_main(void *arg);	/* dist.c */
+
+/* -- Input checks ------------------------------------------------------- */
+
+static int
+check_capture(const char *prog, const char *path)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *pc;
+	int dlt;
+
+	if (strchr(path, ',') != NULL) {
+		fprintf(stderr, "%s: %s: file names with ',' are not supported\n",
+			prog, path);
+		return -1;
+	}
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "%s: cannot read '%s': %s\n", prog, path,
+			strerror(errno));
+		return -1;
+	}
+	pc = pcap_open_offline(path, err);
+	if (pc == NULL) {
+		fprintf(stderr, "%s: cannot read '%s': %s\n", prog, path, err);
+		return -1;
+	}
+	dlt = pcap_datalink(pc);
+	pcap_close(pc);
+	if (dlt != DLT_EN10MB) {
+		fprintf(stderr, "%s: '%s': link type %s is not supported "
+			"(Ethernet only)\n", prog, path,
+			pcap_datalink_val_to_name(dlt) ?
+			pcap_datalink_val_to_name(dlt) : "unknown");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_output(const char *prog, const char *path)
+{
+	int fd;
+
+	if (strchr(path, ',') != NULL) {
+		fprintf(stderr, "%s: %s: file names with ',' are not supported\n",
+			prog, path);
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, path,
+			strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A PCI address as EAL accepts it: [DDDD:]BB:DD.F */
+static int
+is_pci_addr(const char *s)
+{
+	unsigned d, b, dv, f;
+	char tail;
+
+	if (sscanf(s, "%x:%x:%x.%x%c", &d, &b, &dv, &f, &tail) == 4)
+		return 1;
+	return sscanf(s, "%x:%x.%x%c", &b, &dv, &f, &tail) == 3;
+}
+
+/* -- EAL arguments ------------------------------------------------------ */
+
+static void
+remove_runtime_dir(void)
+{
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "/var/run/dpdk/%s", g_rt.file_prefix);
+	rmdir(dir);
+}
+
+static int
+hugepages_usable(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long free_pages = 0;
+	int mounted = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "HugePages_Free: %ld", &free_pages) == 1)
+			break;
+	fclose(f);
+	if (free_pages <= 0)
+		return 0;
+	f = fopen("/proc/mounts", "r");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, " hugetlbfs ") != NULL)
+			mounted = 1;
+	fclose(f);
+	return mounted;
+}
+
+/* Memory EAL must provide when it has no hugepages: packet buffers, rings
+ * and the flow tables' hash indexes (the flows themselves live outside). */
+static unsigned
+eal_mem_mb(const struct mb_opts *o, int max_cores, unsigned mbufs)
+{
+	uint64_t b = (uint64_t)mbufs * 2500;
+
+	b += (uint64_t)max_cores * 2 * RT_RING_SIZE * 8;
+	/* rte_hash: about 64 bytes per entry, two keys per flow at most. */
+	b += (uint64_t)max_cores * (uint64_t)o->max_flows * 2 * 64;
+	return (unsigned)(b >> 20) + 128;
+}
+
+static unsigned
+pool_size(int nb_ports, int max_cores)
+{
+	unsigned n = (unsigned)nb_ports * (RT_RXD + RT_TXD) +
+		(unsigned)max_cores * (2 * RT_RING_SIZE + 8 * RT_BURST + 512) +
+		4096;
+	unsigned p = 1;
+
+	while (p - 1 < n)
+		p <<= 1;
+	return p - 1;
+}
+
+static int
+user_gave(const char *extra, const char *opt)
+{
+	return extra != NULL && strstr(extra, opt) != NULL;
+}
+
+static void
+add_port(const char *spec, const char *name, int offline, int has_tx)
+{
+	struct rt_port *p = &g_rt.ports[g_rt.nb_ports++];
+
+	snprintf(p->spec, sizeof(p->spec), "%s", spec);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->offline = (uint8_t)offline;
+	p->has_tx = (uint8_t)has_tx;
+}
+
+int
+rt_eal_init(const struct mb_opts *o, const char *prog)
+{
+	static char args[EAL_MAX_ARGS][1100];
+	static char extra_buf[4096];
+	char *argv[EAL_MAX_ARGS + 1], *extra[EAL_MAX_ARGS];
+	int argc = 0, nextra = 0, i, any_pci = 0, ret;
+	unsigned mbufs;
+
+	if (g_rt.eal_ready) {
+		errno = EALREADY;
+		return -1;
+	}
+	g_rt.opts = *o;
+	g_rt.nb_ports = 0;
+
+	if (o->read_file != NULL) {
+		char spec[1024];
+
+		if (check_capture(prog, o->read_file) < 0)
+			return -1;
+		if (o->write_file != NULL &&
+		    check_output(prog, o->write_file) < 0)
+			return -1;
+		if (o->write_file != NULL)
+			snprintf(spec, sizeof(spec),
+				 "net_pcap_mbr,rx_pcap=%s,tx_pcap=%s",
+				 o->read_file, o->write_file);
+		else
+			snprintf(spec, sizeof(spec), "net_pcap_mbr,rx_pcap=%s",
+				 o->read_file);
+		add_port(spec, "net_pcap_mbr", 1, o->write_file != NULL);
+	}
+	for (i = 0; i < o->nb_ports; i++) {
+		const char *s = o->ports[i];
+		char name[128];
+		size_t n = strcspn(s, ",");
+
+		if (g_rt.nb_ports == RT_MAX_PORTS) {
+			fprintf(stderr, "%s: too many ports\n", prog);
+			return -1;
+		}
+		if (n == 0 || n >= sizeof(name)) {
+			fprintf(stderr, "%s: --port '%s': no device name\n",
+				prog, s);
+			return -1;
+		}
+		memcpy(name, s, n);
+		name[n] = '\0';
+		if (is_pci_addr(name))
+			any_pci = 1;
+		add_port(s, name, strstr(s, "rx_pcap=") != NULL, 1);
+	}
+
+	/* Worker lcores 1..max_cores, distributor after them, main is 0. */
+	g_rt.max_cores = o->cores;
+	mbufs = o->mbufs ? (unsigned)o->mbufs :
+		pool_size(g_rt.nb_ports, g_rt.max_cores);
+	snprintf(g_rt.file_prefix, sizeof(g_rt.file_prefix), "moonbox%d",
+		 (int)getpid());
+
+#define ADD(...) snprintf(args[argc], sizeof(args[0]), __VA_ARGS__), \
+		argv[argc] = args[argc], argc++
+	ADD("%s", prog);
+	if (hugepages_usable() && !user_gave(o->eal_extra, "--no-huge")) {
+		ADD("--in-memory");
+	} else {
+		if (!user_gave(o->eal_extra, "--no-huge"))
+			ADD("--no-huge");
+		if (!user_gave(o->eal_extra, "-m ") &&
+		    !user_gave(o->eal_extra, "--socket-mem"))
+			ADD("-m%u", eal_mem_mb(o, g_rt.max_cores, mbufs));
+		/* No shared config files: nothing is left in /var/run/dpdk
+		 * and parallel runs never collide. */
+		if (!user_gave(o->eal_extra, "--file-prefix"))
+			ADD("--file-prefix=%s", g_rt.file_prefix);
+		if (!user_gave(o->eal_extra, "--no-shconf"))
+			ADD("--no-shconf");
+	}
+	if (!any_pci && !user_gave(o->eal_extra, "--no-pci"))
+		ADD("--no-pci");
+	if (!user_gave(o->eal_extra, "--no-telemetry"))
+		ADD("--no-telemetry");
+	if (!user_gave(o->eal_extra, "--log-level"))
+		ADD("--log-level=%s", o->verbose >= 2 ? "lib.*:info" :
+		    "lib.*:error");
+	if (!user_gave(o->eal_extra, "--lcores") &&
+	    !user_gave(o->eal_extra, "-l ") && !user_gave(o->eal_extra, "-c ")) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		/* lcores float over all CPUs: a shared machine may run
+		 * several moonbox processes (pin with --eal for benchmarks). */
+		ADD("--lcores=(0-%d)@(0-%ld)", g_rt.max_cores + 1,
+		    ncpu > 0 ? ncpu - 1 : 0);
+	}
+	for (i = 0; i < g_rt.nb_ports; i++) {
+		if (is_pci_addr(g_rt.ports[i].name))
+			ADD("-a%s", g_rt.ports[i].spec);
+		else
+			ADD("--vdev=%s", g_rt.ports[i].spec);
+	}
+	if (o->eal_extra != NULL) {
+		snprintf(extra_buf, sizeof(extra_buf), "%s", o->eal_extra);
+		nextra = opts_split(extra_buf, extra, EAL_MAX_ARGS);
+		if (nextra < 0 || argc + nextra > EAL_MAX_ARGS) {
+			fprintf(stderr, "%s: --eal: cannot parse '%s'\n", prog,
+				o->eal_extra);
+			return -1;
+		}
+		for (i = 0; i < nextra; i++)
+			argv[argc++] = extra[i];
+	}
+#undef ADD
+	argv[argc] = NULL;
+
+	if (o->verbose) {
+		fprintf(stderr, "%s: EAL:", prog);
+		for (i = 1; i < argc; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "\n");
+	}
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		if (rte_errno == ENODEV && g_rt.nb_ports > 0) {
+			fprintf(stderr, "%s: port%s failed to start (DPDK "
+				"rejected", prog, g_rt.nb_ports > 1 ? "s" : "");
+			for (i = 0; i < g_rt.nb_ports; i++)
+				fprintf(stderr, "%s '%s'", i ? "," : "",
+					g_rt.ports[i].spec);
+			fprintf(stderr, ")\n");
+		} else {
+			fprintf(stderr, "%s: DPDK EAL initialisation failed: "
+				"%s\n", prog, rte_strerror(rte_errno));
+		}
+		remove_runtime_dir();
+		return -1;
+	}
+	g_rt.eal_ready = 1;
+	if (rte_lcore_count() < (unsigned)g_rt.max_cores + 1) {
+		fprintf(stderr, "%s: EAL gave %u lcores, %d are needed\n", prog,
+			rte_lcore_count(), g_rt.max_cores + 1);
+		return -1;
+	}
+
+	g_rt.offline = g_rt.nb_ports > 0;
+	for (i = 0; i < g_rt.nb_ports; i++) {
+		struct rt_port *p = &g_rt.ports[i];
+
+		if (rte_eth_dev_get_port_by_name(p->name, &p->id) != 0) {
+			fprintf(stderr, "%s: port '%s' failed to start (DPDK "
+				"could not create it)\n", prog, p->spec);
+			return -1;
+		}
+		p->probed = 1;
+		if (!p->offline)
+			g_rt.offline = 0;
+		/* Pairs (0,1), (2,3), ...; an odd last port forwards to
+		 * itself, which is what -r/-w needs. */
+		p->peer = (uint16_t)(i ^ 1);
+		if (p->peer >= g_rt.nb_ports)
+			p->peer = (uint16_t)i;
+	}
+
+	g_rt.pool = rte_pktmbuf_pool_create("moonbox_pool", mbufs, 256, 0,
+					    RTE_MBUF_DEFAULT_BUF_SIZE,
+					    (int)rte_socket_id());
+	if (g_rt.pool == NULL) {
+		fprintf(stderr, "%s: cannot allocate %u packet buffers: %s\n",
+			prog, mbufs, rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* -- Ports -------------------------------------------------------------- */
+
+static int
+port_can_rss(const struct rt_port *p, int nb_cores)
+{
+	struct rte_eth_dev_info info;
+
+	if (rte_eth_dev_info_get(p->id, &info) != 0)
+		return 0;
+	return info.max_rx_queues >= nb_cores &&
+	       info.max_tx_queues >= nb_cores &&
+	       (info.flow_type_rss_offloads &
+		(RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4)) != 0;
+}
+
+static int
+port_setup(struct rt_port *p, int nb_q, int rss)
+{
+	static uint8_t key[RSS_KEY_MAX];
+	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_dev_info info;
+	int q, ret;
+
+	if ((ret = rte_eth_dev_info_get(p->id, &info)) != 0)
+		return ret;
+	if (rss) {
+		int i;
+
+		/* A key of repeated 0x6d5a makes Toeplitz symmetric: both
+		 * directions of a flow reach the same queue. */
+		for (i = 0; i < RSS_KEY_MAX; i += 2) {
+			key[i] = 0x6d;
+			key[i + 1] = 0x5a;
+		}
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = key;
+		conf.rx_adv_conf.rss_conf.rss_key_len =
+			info.hash_key_size ? info.hash_key_size : 40;
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP);
+	}
+	ret = rte_eth_dev_configure(p->id, (uint16_t)nb_q, (uint16_t)nb_q,
+				    &conf);
+	if (ret != 0)
+		return ret;
+	for (q = 0; q < nb_q; q++) {
+		ret = rte_eth_rx_queue_setup(p->id, (uint16_t)q, RT_RXD,
+					     rte_eth_dev_socket_id(p->id),
+					     NULL, g_rt.pool);
+		if (ret != 0)
+			return ret;
+		ret = rte_eth_tx_queue_setup(p->id, (uint16_t)q, RT_TXD,
+					     rte_eth_dev_socket_id(p->id),
+					     NULL);
+		if (ret != 0)
+			return ret;
+	}
+	ret = rte_eth_dev_start(p->id);
+	if (ret != 0)
+		return ret;
+	rte_eth_promiscuous_enable(p->id);
+	p->nb_q = (uint16_t)nb_q;
+	return 0;
+}
+
+int
+rt_start(int nb_cores)
+{
+	int i, rss = nb_cores > 1;
+
+	if (!g_rt.eal_ready) {
+		errno = EPERM;
+		return -1;
+	}
+	if (g_rt.started)
+		return 0;
+	if (nb_cores < 1 || nb_cores > g_rt.max_cores) {
+		fprintf(stderr, "moonbox: %d cores requested, %d available\n",
+			nb_cores, g_rt.max_cores);
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < g_rt.nb_ports && rss; i++)
+		rss = port_can_rss(&g_rt.ports[i], nb_cores);
+	g_rt.nb_cores = nb_cores;
+	g_rt.use_dist = nb_cores > 1 && !rss;
+	for (i = 0; i < g_rt.nb_ports; i++) {
+		int ret = port_setup(&g_rt.ports[i], rss ? nb_cores : 1, rss);
+
+		if (ret != 0) {
+			fprintf(stderr, "moonbox: port '%s' failed to start: %s\n",
+				g_rt.ports[i].spec, rte_strerror(-ret));
+			errno = ENODEV;
+			return -1;
+		}
+	}
+	if (g_rt.use_dist) {
+		for (i = 0; i < nb_cores; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "mb_to_w%d", i);
+			g_rt.to_worker[i] = rte_ring_create(name, RT_RING_SIZE,
+				rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+			snprintf(name, sizeof(name), "mb_from_w%d", i);
+			g_rt.from_worker[i] = rte_ring_create(name,
+				RT_RING_SIZE, rte_socket_id(),
+				RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (g_rt.to_worker[i] == NULL ||
+			    g_rt.from_worker[i] == NULL) {
+				errno = ENOMEM;
+				return -1;
+			}
+		}
+		g_rt.dist_lcore = (unsigned)g_rt.max_cores + 1;
+		if (rte_eal_remote_launch(dist_main, NULL, g_rt.dist_lcore)
+		    != 0) {
+			errno = EBUSY;
+			return -1;
+		}
+	}
+	g_rt.started = 1;
+	return 0;
+}
+
+/* -- Running ------------------------------------------------------------ */
+
+void
+rt_release(void)
+{
+	__atomic_store_n(&g_rt.go, 1, __ATOMIC_RELEASE);
+}
+
+void
+rt_request_stop(void)
+{
+	int i;
+
+	__atomic_store_n(&g_rt.stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < RT_MAX_CORES; i++)
+		if (g_rt.cores[i] != NULL)
+			g_rt.cores[i]->stop = 1;
+}
+
+void
+rt_wait(void)
+{
+	int i;
+
+	for (i = 0; i < RT_MAX_CORES; i++)
+		if (g_rt.cores[i] != NULL)
+			core_join(g_rt.cores[i]);
+	if (g_rt.use_dist)
+		rte_eal_wait_lcore(g_rt.dist_lcore);
+}
+
+void
+rt_totals(struct stats *total, uint64_t *rx_nombuf, uint64_t *flows_active)
+{
+	int i;
+
+	memset(total, 0, sizeof(*total));
+	for (i = 0; i < RT_MAX_CORES; i++)
+		if (g_rt.cores[i] != NULL)
+			stats_add(total, &g_rt.cores[i]->st);
+	/* The distributor's rx is the port's; the workers' rx counts the
+	 * same packets again, so only its own fates are added. */
+	if (g_rt.use_dist) {
+		total->dropped_ring_full += g_rt.dist_stats.dropped_ring_full;
+		total->dropped_tx_full += g_rt.dist_stats.dropped_tx_full;
+		total->rx_packets += g_rt.dist_stats.dropped_ring_full;
+	}
+	*rx_nombuf = 0;
+	for (i = 0; i < g_rt.nb_ports; i++) {
+		struct rte_eth_stats es;
+
+		if (rte_eth_stats_get(g_rt.ports[i].id, &es) == 0)
+			*rx_nombuf += es.rx_nombuf;
+	}
+	*flows_active = total->flows_created - total->flows_destroyed;
+}
+
+int
+rt_write_stats(const char *path)
+{
+	struct stats total, per[RT_MAX_CORES];
+	uint64_t nombuf, active;
+	FILE *f;
+	int i, n = 0, ret;
+
+	if (path == NULL)
+		return 0;
+	rt_totals(&total, &nombuf, &active);
+	for (i = 0; i < RT_MAX_CORES; i++)
+		if (g_rt.cores[i] != NULL)
+			per[n++] = g_rt.cores[i]->st;
+	f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "moonbox: cannot write '%s': %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	ret = stats_write_json(f, &total, nombuf, active, per, n);
+	if (fclose(f) != 0)
+		ret = -1;
+	return ret;
+}
+
+void
+rt_cleanup(void)
+{
+	int i;
+
+	if (!g_rt.eal_ready)
+		return;
+	for (i = 0; i < RT_MAX_CORES; i++) {
+		if (g_rt.cores[i] != NULL) {
+			core_free(g_rt.cores[i]);
+			g_rt.cores[i] = NULL;
+		}
+	}
+	for (i = 0; i < g_rt.nb_ports; i++) {
+		if (!g_rt.ports[i].probed)
+			continue;
+		if (g_rt.started)
+			rte_eth_dev_stop(g_rt.ports[i].id);
+		rte_eth_dev_close(g_rt.ports[i].id);
+	}
+	for (i = 0; i < RT_MAX_CORES; i++) {
+		rte_ring_free(g_rt.to_worker[i]);
+		rte_ring_free(g_rt.from_worker[i]);
+	}
+	rte_mempool_free(g_rt.pool);
+	rte_eal_cleanup();
+	remove_runtime_dir();
+	memset(&g_rt, 0, sizeof(g_rt));
+}
+
+/* -- Hashing shared by the distributor, the flow table and GetRSSCPUCore */
+
+uint32_t
+rt_sym_hash(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb)
+{
+	uint32_t lo_ip, hi_ip, ports;
+
+	/* Order the endpoints so both directions hash alike. */
+	if (a < b || (a == b && pa <= pb)) {
+		lo_ip = a;
+		hi_ip = b;
+		ports = (uint32_t)pa << 16 | pb;
+	} else {
+		lo_ip = b;
+		hi_ip = a;
+		ports = (uint32_t)pb << 16 | pa;
+	}
+	return rte_hash_crc_4byte(ports,
+		rte_hash_crc_4byte(hi_ip, rte_hash_crc_4byte(lo_ip, 0)));
+}
+
+int
+rt_core_of_hash(uint32_t hash, int nb_cores)
+{
+	/* High bits pick the core; the flow table indexes buckets with the
+	 * low bits, which therefore stay evenly spread on every core. */
+	return (int)(((uint64_t)hash * (uint64_t)nb_cores) >> 32);
+}

@@ -1,0 +1,110 @@
+/*
+ * rt.h - the process-wide runtime: DPDK EAL, ports and their pairing, the
+ * packet-buffer pool, the software distributor and the worker cores.
+ *
+ * Life cycle: rt_eal_init() (EAL and port probing, from struct mb_opts),
+ * rt_start() (queues, pool, distributor; fixes the number of cores),
+ * core_create() per core (core.h), rt_release() (workers start reading
+ * input), rt_wait() (end of input or stop), rt_cleanup().
+ */
+#ifndef MB_RT_H
+#define MB_RT_H
+
+#include <stdint.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "opts.h"
+#include "stats.h"
+
+#define RT_MAX_PORTS	OPTS_MAX_PORTS
+#define RT_MAX_CORES	64
+#define RT_BURST	32
+#define RT_RING_SIZE	1024
+#define RT_RXD		1024
+#define RT_TXD		1024
+
+struct core;
+
+struct rt_port {
+	uint16_t id;		/* DPDK port id */
+	uint16_t peer;		/* index in rt.ports of the paired port */
+	uint8_t offline;	/* reads a capture file: its end ends the run */
+	uint8_t has_tx;		/* transmits somewhere */
+	uint8_t probed;		/* DPDK created it (p->id is valid) */
+	uint16_t nb_q;		/* rx/tx queues configured */
+	char name[128];		/* vdev name or PCI address */
+	char spec[1024];		/* as given by the user */
+};
+
+struct rt {
+	struct mb_opts opts;	/* effective options */
+	int eal_ready;
+	int started;
+	int offline;		/* every rx port reads a file */
+	int nb_ports;
+	struct rt_port ports[RT_MAX_PORTS];
+	struct rte_mempool *pool;
+	int nb_cores;		/* worker cores (fixed by rt_start) */
+	int max_cores;		/* worker lcores declared to EAL */
+	int use_dist;		/* software distributor core */
+	unsigned dist_lcore;
+	struct rte_ring *to_worker[RT_MAX_CORES];
+	struct rte_ring *from_worker[RT_MAX_CORES];
+	volatile int dist_input_done;	/* distributor saw end of input */
+	struct stats dist_stats;
+	struct core *cores[RT_MAX_CORES];
+	volatile int go;	/* workers may read input */
+	volatile int stop;	/* stop requested (signal, destroy) */
+	char file_prefix[64];
+};
+
+extern struct rt g_rt;
+
+/*
+ * Initialise EAL with the ports named by the options (-r/-w and --port).
+ * Checks input files first, so errors name the file, not a DPDK device.
+ * Returns 0, or -1 with a one-line message already printed on stderr.
+ */
+int
+rt_eal_init(const struct mb_opts *o, const char *prog);
+
+/* Configure and start the ports for nb_cores worker cores. */
+int
+rt_start(int nb_cores);
+
+/* Let the workers read input (idempotent). */
+void
+rt_release(void);
+
+/* Ask every core to stop after its current burst. */
+void
+rt_request_stop(void);
+
+/* Wait until all created cores have finished. */
+void
+rt_wait(void);
+
+/* Sum the counters of all cores and the distributor. */
+void
+rt_totals(struct stats *total, uint64_t *rx_nombuf, uint64_t *flows_active);
+
+/* Write the JSON statistics file named by --stats (no-op without it). */
+int
+rt_write_stats(const char *path);
+
+/* Stop ports, free everything, clean up EAL. */
+void
+rt_cleanup(void);
+
+/* Core index a symmetric hash is delivered to (distributor and
+ * GetRSSCPUCore agree on it). */
+int
+rt_core_of_hash(uint32_t hash, int nb_cores);
+
+/* Symmetric hash of an IPv4 4-tuple (network order), as used by the
+ * distributor and the flow table. */
+uint32_t
+rt_sym_hash(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb);
+
+#endif /* MB_RT_H */

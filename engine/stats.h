@@ -1,0 +1,65 @@
+/*
+ * stats.h - packet and flow counters, one set per core (and one for the
+ * distributor), summed and written as JSON at exit.
+ *
+ * Every received frame ends in exactly one fate: transmitted, or one of the
+ * dropped_* counters, so rx_packets == tx_packets + sum(dropped_*) holds for
+ * the totals once the run is over. The other counters classify, they are
+ * not fates.
+ */
+#ifndef MB_STATS_H
+#define MB_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "parse.h"
+
+/* Fates of a frame (summed with tx_packets to give rx_packets). */
+#define STATS_DROPS(X) \
+	X(dropped_by_policy)	/* MOS_DROP from a callback */ \
+	X(dropped_malformed)	/* --drop-malformed */ \
+	X(dropped_nombuf)	/* no packet buffer for a copy or an insert */ \
+	X(dropped_tx_full)	/* output queue full */ \
+	X(dropped_passive)	/* --passive: nothing is transmitted */ \
+	X(dropped_script_error)	/* --on-error=drop after a script error */ \
+	X(dropped_ring_full)	/* distributor ring to a worker full */ \
+	X(dropped_no_port)	/* no output port */
+
+/* Classifications and engine events. */
+#define STATS_OTHERS(X) \
+	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) \
+	X(malformed) X(non_ip) X(non_tcp) X(ip_fragments) X(tcp_packets) \
+	X(ipfrag_reassembled) X(ipfrag_failed) \
+	X(flows_created) X(flows_destroyed) X(flows_rejected_full) \
+	X(orphans) X(syn_rexmit) X(rexmit_data) X(rexmit_ctrl) \
+	X(reasm_bytes) X(reasm_out_of_window) X(reasm_overrun) \
+	X(reasm_too_many_holes) X(reasm_nomem) X(seq_remapped) \
+	X(timeouts_idle) X(timeouts_timewait) X(eof_flushed) \
+	X(events_raised) X(callbacks_run) X(script_errors) \
+	X(script_errors_runtime) X(script_errors_filter) \
+	X(script_errors_memory) X(script_errors_timeout) \
+	X(script_skipped) X(timers_fired) X(pkts_sent) X(pkts_modified)
+
+struct stats {
+#define X_FIELD(n) uint64_t n;
+	STATS_OTHERS(X_FIELD)
+	STATS_DROPS(X_FIELD)
+#undef X_FIELD
+	uint64_t malformed_reason[PR__COUNT];
+};
+
+/* dst += src, field by field. */
+void
+stats_add(struct stats *dst, const struct stats *src);
+
+/* Sum of all dropped_* counters. */
+uint64_t
+stats_dropped(const struct stats *s);
+
+/* Write the totals (plus the gauges given) as one JSON object. */
+int
+stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
+		 uint64_t flows_active, const struct stats *per_core, int ncores);
+
+#endif /* MB_STATS_H */

@@ -1,0 +1,157 @@
+/*
+ * main.c - the moonbox program: parses the options, starts the engine,
+ * loads native plugins and the Lua policy on every worker core (host.c),
+ * shows progress, and writes the counters at exit.
+ *
+ * Exit status: 0 after a complete run, 1 on a start-up or run-time error,
+ * 2 on a usage error.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "embed.h"
+#include "host.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (interrupted) {
+		/* Second interrupt: the user wants out now. */
+		static const char msg[] = "\nmoonbox: interrupted\n";
+
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+			_exit(130);
+		_exit(130);
+	}
+	interrupted = 1;
+	mbx_stop();
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Share of the capture read: pcap records are a 16-byte header plus the
+ * captured bytes, after a 24-byte file header. */
+static double
+share_read(const char *path, const struct stats *t)
+{
+	struct stat sb;
+
+	if (path == NULL || stat(path, &sb) != 0 || sb.st_size <= 24)
+		return -1;
+	return fmin(1.0, (24.0 + 16.0 * (double)t->rx_packets +
+			  (double)t->rx_bytes) / (double)sb.st_size);
+}
+
+static void
+show_progress(const struct mb_opts *o, double t0, double *last_t,
+	      uint64_t *last_rx)
+{
+	struct stats t;
+	double now = now_s(), share, rate;
+
+	mbx_totals(&t);
+	rate = now > *last_t ? (double)(t.rx_packets - *last_rx) /
+	       (now - *last_t) : 0;
+	share = share_read(o->read_file, &t);
+	fprintf(stderr, "\rmoonbox: %llu packets, %.2f Mpps, %llu flows",
+		(unsigned long long)t.rx_packets, rate / 1e6,
+		(unsigned long long)(t.flows_created - t.flows_destroyed));
+	if (share >= 0)
+		fprintf(stderr, ", %.0f%% read", share * 100);
+	fprintf(stderr, ", %.0f s   ", now - t0);
+	*last_t = now;
+	*last_rx = t.rx_packets;
+}
+
+static int
+check_script(const char *prog, const char *path)
+{
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "%s: cannot read script '%s': %s\n", prog, path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *prog = "moonbox";
+	struct mb_opts o;
+	struct host host;
+	int rc, progress, status = 0;
+	double t0, last_t;
+	uint64_t last_rx = 0;
+
+	mbx_opts_defaults(&o);
+	rc = mbx_opts_parse(&o, argc, argv);
+	if (rc == OPTS_EXIT)
+		return 0;
+	if (rc == OPTS_USAGE)
+		return 2;
+	if (o.script == NULL && o.nb_plugins == 0) {
+		fprintf(stderr, "%s: no script given (and no --plugin)\n"
+			"Try '%s --help' for more information.\n", prog, prog);
+		return 2;
+	}
+	if (o.script != NULL && check_script(prog, o.script) < 0)
+		return 1;
+	if (host_prepare(&host, &o, prog) != 0)
+		return 1;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (mbx_init(&o, prog) != 0) {
+		mbx_cleanup();
+		return 1;
+	}
+	if (mbx_start(host_core_init, &host) != 0 || mbx_wait_ready() != 0) {
+		mbx_stop();
+		mbx_release();
+		mbx_wait();
+		mbx_cleanup();
+		host_release(&host);
+		return 1;
+	}
+
+	progress = o.progress == PROGRESS_ON ||
+		   (o.progress == PROGRESS_AUTO && isatty(STDERR_FILENO));
+	t0 = last_t = now_s();
+	mbx_release();
+	while (mbx_running()) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		host_watch(&host);
+		if (progress && now_s() - last_t >= 0.5)
+			show_progress(&o, t0, &last_t, &last_rx);
+	}
+	mbx_wait();
+	if (progress)
+		fprintf(stderr, "\r%*s\r", 78, "");
+	if (host_failed(&host))
+		status = 1;
+	if (mbx_write_stats(o.stats_file) != 0)
+		status = 1;
+	mbx_cleanup();
+	host_release(&host);
+	return status;
+}
