@@ -13,6 +13,7 @@
 #include <rte_pause.h>
 
 #include "core.h"
+#include "rb.h"
 
 RTE_DEFINE_PER_LCORE(struct core *, cur_core);
 
@@ -37,6 +38,22 @@ core_main(void *arg)
 	core_tx_flush(c);
 	__atomic_store_n(&c->state, CORE_DONE, __ATOMIC_RELEASE);
 	return ret;
+}
+
+static int
+core_engine_init(struct core *c)
+{
+	uint32_t flows = (uint32_t)g_rt.cfg.max_flows;
+
+	if (flowtbl_init(&c->ft, flows, c->idx) != 0)
+		return -1;
+	/* One active socket per flow and listener: room for two listeners
+	 * per flow, plus the listening and raw sockets themselves. */
+	if (sock_table_init(&c->socks, flows * 2 + 1024) != 0)
+		return -1;
+	timers_init(&c->timers);
+	c->rbpool = rb_pool_create(g_rt.cfg.buf_mem);
+	return c->rbpool != NULL ? 0 : -1;
 }
 
 struct core *
@@ -81,8 +98,8 @@ core_create(int idx, int (*init_hook)(struct core *, void *), void *arg)
 		}
 		c->txq = (uint16_t)idx;
 	}
-	if (pipe_init(c) != 0) {
-		free(c);
+	if (core_engine_init(c) != 0 || pipe_init(c) != 0) {
+		core_free(c);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -117,6 +134,10 @@ void
 core_free(struct core *c)
 {
 	c->magic = 0;
+	sock_table_free(&c->socks);
+	flowtbl_destroy(&c->ft);
+	timers_free(&c->timers);
+	rb_pool_destroy(c->rbpool);
 	free(c);
 }
 
@@ -192,16 +213,37 @@ core_tx(struct core *c, uint16_t port, struct rte_mbuf *m)
 {
 	struct core_sink *s;
 
-	if (g_rt.opts.passive || !g_rt.ports[port].has_tx) {
-		/* Passive, or a capture read without -w: nowhere to send. */
-		if (g_rt.opts.passive) {
-			c->st.dropped_passive++;
-			rte_pktmbuf_free(m);
-			return;
-		}
+	if (g_rt.opts.passive) {
+		c->st.dropped_passive++;
+		rte_pktmbuf_free(m);
+		return;
 	}
 	c->st.tx_packets++;
 	c->st.tx_bytes += rte_pktmbuf_pkt_len(m);
+	if (c->to_dist != NULL) {
+		m->port = port;
+		s = &c->sink[0];
+		s->m[s->n++] = m;
+		if (s->n == RTE_DIM(s->m))
+			flush_dist(c);
+		return;
+	}
+	s = &c->sink[port];
+	s->m[s->n++] = m;
+	if (s->n == RTE_DIM(s->m))
+		flush_port(c, port);
+}
+
+void
+core_tx_gen(struct core *c, uint16_t port, struct rte_mbuf *m)
+{
+	struct core_sink *s;
+
+	if (g_rt.opts.passive) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	c->st.pkts_sent++;
 	if (c->to_dist != NULL) {
 		m->port = port;
 		s = &c->sink[0];

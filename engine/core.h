@@ -16,10 +16,18 @@
 #include <rte_mbuf.h>
 #include <rte_spinlock.h>
 
+#include "event.h"
+#include "flow.h"
 #include "mtcp_api.h"
 #include "pipe.h"
 #include "rt.h"
+#include "sock.h"
 #include "stats.h"
+#include "timer.h"
+
+#define CORE_MAX_ND	(RT_BURST * 2)
+
+struct rb_pool;
 
 #define CORE_MAGIC	0x6d6f6f6eu	/* "moon" */
 
@@ -66,6 +74,19 @@ struct core {
 
 	/* packet pipeline (pipe.c) */
 	struct pipe pipe;
+	struct disp disp;
+
+	/* flow engine */
+	struct flowtbl ft;
+	struct socktbl socks;
+	struct timers timers;
+	struct rb_pool *rbpool;
+	uint16_t nnd;			/* pending new-data entries */
+	struct nd_ent nd[CORE_MAX_ND];
+	filter_arg_t noarg;		/* arg of built-in events */
+	uint16_t nkill;			/* flows to destroy when possible */
+	struct nd_ent kill[64];
+	uint8_t frame_copy[16384];	/* mtcp_getlastpkt's copy */
 
 	struct stats st;
 
@@ -120,6 +141,11 @@ core_now_ms(const struct core *c)
 /* Hand a packet to the output of port index `port` (buffered). */
 void
 core_tx(struct core *c, uint16_t port, struct rte_mbuf *m);
+
+/* Hand a packet moonbox built (mtcp_sendpkt, mtcp_reset_conn) to the
+ * output; counted as pkts_sent, not tx_packets. */
+void
+core_tx_gen(struct core *c, uint16_t port, struct rte_mbuf *m);
 
 /* Transmit everything buffered. */
 void

@@ -187,6 +187,7 @@ apply(struct mb_opts *o, const char *prog, int c, const char *arg)
 		o->eal_extra = arg;
 		return 0;
 	case 'c':
+		o->cores_set = 1;
 		return num(prog, "--cores", arg, 1, 64, &o->cores);
 	case O_MBUFS:
 		return num(prog, "--mbufs", arg, 1024, 1 << 24, &o->mbufs);
@@ -252,14 +253,15 @@ apply(struct mb_opts *o, const char *prog, int c, const char *arg)
 }
 
 static int
-check(struct mb_opts *o, const char *prog)
+check(struct mb_opts *o, const char *prog, int flags)
 {
 	if (o->write_file != NULL && o->read_file == NULL) {
 		fprintf(stderr, "%s: -w needs -r (the output pairs with a pcap "
 			"input)\n", prog);
 		return -1;
 	}
-	if (o->read_file == NULL && o->nb_ports == 0) {
+	if (!(flags & OPTS_F_NOINPUT) && o->read_file == NULL &&
+	    o->nb_ports == 0) {
 		fprintf(stderr, "%s: no input: give -r FILE or --port DEV\n",
 			prog);
 		return -1;
@@ -267,19 +269,50 @@ check(struct mb_opts *o, const char *prog)
 	return 0;
 }
 
+static int
+add_free_arg(struct mb_opts *o, const char *prog, char *arg, int flags)
+{
+	if (!(flags & OPTS_F_SCRIPT)) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, arg);
+		return -1;
+	}
+	if (o->script == NULL) {
+		o->script = arg;
+		return 0;
+	}
+	if (o->script_argc == OPTS_MAX_SCRIPT_ARGS) {
+		fprintf(stderr, "%s: too many script arguments\n", prog);
+		return -1;
+	}
+	o->script_args[o->script_argc++] = arg;
+	o->script_args[o->script_argc] = NULL;
+	return 0;
+}
+
 int
-opts_parse(struct mb_opts *o, int argc, char **argv, int allow_script)
+opts_parse(struct mb_opts *o, int argc, char **argv, int flags)
 {
 	const char *prog = argc > 0 && argv[0] != NULL ? argv[0] : "moonbox";
 	int saved_optind = optind, saved_opterr = opterr, saved_optopt = optopt;
 	char *saved_optarg = optarg;
-	int c, rc = OPTS_OK, first_free;
+	char *reset_argv[] = { (char *)prog, NULL };
+	int c, rc = OPTS_OK;
 
-	/* optind = 0 makes glibc re-initialise, permutation included. */
+	o->script_argv = o->script_args;
+	/* optind = 0 makes glibc re-initialise. The leading '-' returns
+	 * non-options in order (code 1), whatever POSIXLY_CORRECT says, so
+	 * options after the script are still options. */
 	optind = 0;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "r:w:c:vh", long_opts, NULL))
+	while ((c = getopt_long(argc, argv, "-r:w:c:vh", long_opts, NULL))
 	       != -1) {
+		if (c == 1) {
+			if (add_free_arg(o, prog, optarg, flags) < 0) {
+				rc = OPTS_USAGE;
+				goto out;
+			}
+			continue;
+		}
 		if (c == 'h') {
 			opts_usage(stdout, prog);
 			rc = OPTS_EXIT;
@@ -295,24 +328,24 @@ opts_parse(struct mb_opts *o, int argc, char **argv, int allow_script)
 			goto out;
 		}
 	}
-	first_free = optind;
-	if (first_free < argc) {
-		if (!allow_script) {
-			fprintf(stderr, "%s: unexpected argument '%s'\n",
-				prog, argv[first_free]);
+	/* After "--": everything goes to the script. */
+	for (; optind < argc; optind++) {
+		if (add_free_arg(o, prog, argv[optind], flags) < 0) {
 			rc = OPTS_USAGE;
 			goto out;
 		}
-		o->script = argv[first_free];
-		o->script_argc = argc - first_free - 1;
-		o->script_argv = argv + first_free + 1;
 	}
-	if (check(o, prog) < 0)
+	if (check(o, prog, flags) < 0)
 		rc = OPTS_USAGE;
 out:
 	if (rc == OPTS_USAGE)
 		fprintf(stderr, "Try '%s --help' for more information.\n",
 			prog);
+	/* Leave getopt's private scan position clean (we may have stopped
+	 * inside a group like -hv), then restore the caller's globals. */
+	opterr = 0;
+	optind = 0;
+	getopt(1, reset_argv, "");
 	optind = saved_optind;
 	opterr = saved_opterr;
 	optopt = saved_optopt;

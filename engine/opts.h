@@ -13,6 +13,7 @@
 #define OPTS_MAX_PORTS		16
 #define OPTS_MAX_PLUGINS	16
 #define OPTS_MAX_PLUGIN_ARGS	64
+#define OPTS_MAX_SCRIPT_ARGS	256
 
 enum { ON_ERROR_PASS, ON_ERROR_DROP };
 enum { IPFRAG_REASSEMBLE, IPFRAG_PASS };
@@ -28,6 +29,7 @@ struct mb_opts {
 	int passive;			/* --passive: never transmit */
 	const char *eal_extra;		/* --eal "ARGS" */
 	int cores;			/* -c/--cores: worker cores */
+	int cores_set;			/* -c was given */
 	int mbufs;			/* --mbufs: packet buffers */
 
 	/* packet path */
@@ -47,7 +49,8 @@ struct mb_opts {
 	/* scripting and plugins */
 	const char *script;		/* first non-option argument */
 	int script_argc;		/* arguments after the script */
-	char **script_argv;
+	char **script_argv;		/* points to script_args */
+	char *script_args[OPTS_MAX_SCRIPT_ARGS + 1];
 	const char *plugins[OPTS_MAX_PLUGINS];
 	int nb_plugins;
 	char *plugin_args[OPTS_MAX_PLUGIN_ARGS + 1];
@@ -72,14 +75,19 @@ enum {
 void
 opts_defaults(struct mb_opts *o);
 
+/* opts_parse flags */
+#define OPTS_F_SCRIPT	1	/* first non-option argument is the script */
+#define OPTS_F_NOINPUT	2	/* no input is required (MOONBOX_OPTS) */
+
 /*
- * Parse argv (argv[0] is the program name). With allow_script, the first
- * non-option argument is the script and the rest are its arguments;
- * otherwise non-option arguments are errors. Options are accepted before
- * and after the script; "--" ends option parsing. Strings point into argv.
+ * Parse argv (argv[0] is the program name) into *o, whose fields not named
+ * by an option keep their value. With OPTS_F_SCRIPT, the first non-option
+ * argument is the script and the rest are its arguments; otherwise
+ * non-option arguments are errors. Options are accepted before and after
+ * the script; "--" ends option parsing. Strings point into argv.
  */
 int
-opts_parse(struct mb_opts *o, int argc, char **argv, int allow_script);
+opts_parse(struct mb_opts *o, int argc, char **argv, int flags);
 
 /*
  * Split a string into words like a shell does for simple cases (blanks

@@ -1,29 +1,51 @@
 /*
  * pipe.c - the per-core pipeline (see pipe.h for the resumable contract).
  *
- * Stages of one iteration:
- *   POLL       take the core's lock, read a burst from the next source;
- *              at the end of offline input go to EOF
- *   PKT        classify the next packet (parse.c), count it
- *   VERDICT    forward it to the paired port, or drop it with its reason
- *   BURST_END  transmit, release the lock
- *   EOF        end-of-input work, then DONE
- * The flow engine's stages sit between PKT and VERDICT (flow.c).
+ * One iteration (mos-semantics §2.3):
+ *   POLL        take the core's lock, read a burst (end of offline input:
+ *               EOF)
+ *   PKT         classify the next frame; raw sockets' MOS_ON_PKT_IN
+ *   TCP         find or create its flow (or MOS_ON_ORPHAN); sender update,
+ *               callbacks at MOS_HK_SND
+ *   AFTER_SND   server half from the rewritten SYN, remapping, data
+ *               MOS_ON_REXMIT at once
+ *   RCV_CHECK   MOS_ON_ERROR before bytes would be lost
+ *   RCV         receiver update and buffering, callbacks at MOS_HK_RCV
+ *   VERDICT     forward or drop; PKT_END: destroy a finished flow
+ *   TIMERS, TIMEOUTS, NEWDATA   after the burst: user timers, idle and
+ *               time-wait expiry, MOS_ON_CONN_NEW_DATA
+ *   BURST_END   transmit, release the lock
+ *   EOF         close every flow (CONN_END), then DONE
+ * Whenever a step queued callbacks, DISPATCH runs them (returning to the
+ * Lua loop for Lua functions) before the next step.
  */
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf_dyn.h>
 
 #include "core.h"
+#include "flow.h"
 #include "pipe.h"
 
 enum stage {
 	ST_POLL,
 	ST_PKT,
+	ST_TCP,
+	ST_AFTER_SND,
+	ST_RCV_CHECK,
+	ST_RCV,
 	ST_VERDICT,
+	ST_PKT_END,
+	ST_NEXT,
+	ST_TIMERS,
+	ST_TIMEOUTS,
+	ST_NEWDATA,
 	ST_BURST_END,
 	ST_EOF,
+	ST_FINISH,
 	ST_DONE,
+	ST_DISPATCH,
+	ST_DESTROY_FREE,
 };
 
 int
@@ -54,15 +76,20 @@ pipe_init(struct core *c)
 }
 
 static void
-clock_from_packet(struct pipe *p, struct rte_mbuf *m)
+clock_from_packet(struct core *c, struct rte_mbuf *m)
 {
+	struct pipe *p = &c->pipe;
 	uint64_t us;
 
 	if (p->ts_off < 0 || !(m->ol_flags & p->ts_flag))
 		return;
 	us = *RTE_MBUF_DYNFIELD(m, p->ts_off, uint64_t *);
-	if (us / 1000 > p->now_ms)
-		p->now_ms = us / 1000;
+	if (us / 1000 <= p->now_ms)
+		return;
+	/* Timers armed before the first packet counted from zero. */
+	if (p->now_ms == 0)
+		timers_rebase(&c->timers, us / 1000);
+	p->now_ms = us / 1000;
 }
 
 /* End of input on a source: a capture port that returned nothing without
@@ -132,10 +159,13 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->drop = 0;
 	k->err_drop = 0;
 	k->valid = 1;
+	k->fidx = FLOW_NONE;
+	k->len_changed = 0;
+	k->where = W_RAW;
 	st->rx_packets++;
 	st->rx_bytes += rte_pktmbuf_pkt_len(m);
 	if (c->pipe.clock_packet)
-		clock_from_packet(&c->pipe, m);
+		clock_from_packet(c, m);
 	/* Chained buffers (jumbo frames) are forwarded untouched: the parser
 	 * needs the frame in one piece. */
 	if (m->nb_segs != 1) {
@@ -188,44 +218,159 @@ verdict(struct core *c)
 	}
 }
 
+/* Run the jobs just queued, then continue at `next`. */
+static inline void
+dispatch_then(struct pipe *p, int next)
+{
+	p->after = next;
+	p->stage = ST_DISPATCH;
+}
+
+/* Tear flow fidx down (its pending new data, MOS_ON_CONN_END for both
+ * sides), then continue at `ret`. */
+static void
+destroy_then(struct core *c, uint32_t fidx, int first, int timeout, int ret)
+{
+	struct pipe *p = &c->pipe;
+
+	flow_destroy_jobs(c, fidx, first, timeout);
+	p->destroy_fidx = fidx;
+	p->destroy_ret = ret;
+	/* The flow's end has no packet, even when one triggered it. */
+	p->cur.valid = 0;
+	dispatch_then(p, ST_DESTROY_FREE);
+}
+
+static int
+run_timer(struct core *c)
+{
+	struct utimer u;
+	struct sock *s;
+
+	while (timers_pop_due(&c->timers, c->pipe.now_ms, &u)) {
+		/* A timer armed on a flow's socket dies with the flow. */
+		if (u.gen != UINT32_MAX) {
+			s = sock_get(c, (uint32_t)u.id);
+			if (s == NULL || s->gen != u.gen)
+				continue;
+		}
+		c->st.timers_fired++;
+		if (u.c != NULL) {
+			u.c(&c->mctx, u.id, 0, MOS_ON_TIMEOUT, NULL);
+			continue;
+		}
+		c->pipe.inv = (struct pipe_invoke){ .fn = u.lua, .kind = 0,
+			.sock = u.id, .side = 0, .event = MOS_ON_TIMEOUT };
+		return 1;
+	}
+	return 0;
+}
+
 int
 pipe_run(struct core *c)
 {
 	struct pipe *p = &c->pipe;
+	struct pipe_pkt *k = &p->cur;
+	uint32_t fidx;
+	int idle;
 
 	for (;;) {
 		switch (p->stage) {
 		case ST_POLL:
+			rte_spinlock_lock(&c->lock);
 			if (c->stop) {
 				p->stage = ST_EOF;
 				break;
 			}
-			rte_spinlock_lock(&c->lock);
 			if (!p->clock_packet)
 				p->now_ms = rte_get_timer_cycles() * 1000 /
 					    rte_get_timer_hz();
 			p->nb = poll_sources(c);
 			p->i = 0;
-			if (p->nb == 0) {
-				rte_spinlock_unlock(&c->lock);
-				if (p->input_done)
-					p->stage = ST_EOF;
+			if (p->nb == 0 && p->input_done) {
+				p->stage = ST_EOF;
 				break;
 			}
 			p->stage = ST_PKT;
 			break;
 		case ST_PKT:
 			if (p->i == p->nb) {
-				p->stage = ST_BURST_END;
+				p->stage = ST_TIMERS;
 				break;
 			}
 			classify(c, p->burst[p->i]);
-			p->stage = ST_VERDICT;
+			if (c->socks.npassive > 0 && k->data != NULL)
+				flow_raw_jobs(c);
+			dispatch_then(p, ST_TCP);
+			break;
+		case ST_TCP:
+			if (k->pr.kind != PK_TCP || c->socks.npassive == 0) {
+				p->stage = ST_VERDICT;
+				break;
+			}
+			switch (flow_begin(c)) {
+			case FB_ORPHAN:
+				flow_orphan_jobs(c);
+				dispatch_then(p, ST_VERDICT);
+				break;
+			case FB_RECYCLE:
+				destroy_then(c, k->fidx, MOS_SIDE_SVR, 0, ST_TCP);
+				break;
+			default:
+				flow_snd(c);
+				dispatch_then(p, ST_AFTER_SND);
+				break;
+			}
+			break;
+		case ST_AFTER_SND:
+			flow_after_snd(c);
+			dispatch_then(p, ST_RCV_CHECK);
+			break;
+		case ST_RCV_CHECK:
+			flow_rcv_check(c);
+			dispatch_then(p, ST_RCV);
+			break;
+		case ST_RCV:
+			flow_rcv(c);
+			dispatch_then(p, ST_VERDICT);
 			break;
 		case ST_VERDICT:
 			verdict(c);
+			p->stage = k->fidx != FLOW_NONE ? ST_PKT_END : ST_NEXT;
+			break;
+		case ST_PKT_END:
+			if (flow_end_of_packet(c))
+				destroy_then(c, k->fidx, k->rcv, 0, ST_NEXT);
+			else
+				p->stage = ST_NEXT;
+			break;
+		case ST_NEXT:
 			p->i++;
 			p->stage = ST_PKT;
+			break;
+		case ST_TIMERS:
+			k->valid = 0;
+			if (run_timer(c))
+				return PIPE_INVOKE;
+			p->stage = ST_TIMEOUTS;
+			break;
+		case ST_TIMEOUTS:
+			fidx = flow_expired(c, &idle);
+			if (fidx == FLOW_NONE)
+				p->stage = ST_NEWDATA;
+			else
+				destroy_then(c, fidx, MOS_SIDE_SVR, idle,
+					     ST_TIMEOUTS);
+			break;
+		case ST_NEWDATA:
+			if (p->nd_i < c->nnd) {
+				flow_new_data_jobs(c, &c->nd[p->nd_i++]);
+				dispatch_then(p, ST_NEWDATA);
+				break;
+			}
+			c->nnd = 0;
+			p->nd_i = 0;
+			p->stage = ST_BURST_END;
 			break;
 		case ST_BURST_END:
 			core_tx_flush(c);
@@ -233,11 +378,34 @@ pipe_run(struct core *c)
 			p->stage = ST_POLL;
 			break;
 		case ST_EOF:
+			k->valid = 0;
+			fidx = c->ft.tw_head != FLOW_NONE ? c->ft.tw_head :
+			       c->ft.lru_head;
+			if (g_rt.cfg.eof_flush && fidx != FLOW_NONE) {
+				c->st.eof_flushed++;
+				destroy_then(c, fidx, MOS_SIDE_SVR, 0, ST_EOF);
+				break;
+			}
+			p->stage = ST_FINISH;
+			break;
+		case ST_FINISH:
 			core_tx_flush(c);
+			rte_spinlock_unlock(&c->lock);
 			p->stage = ST_DONE;
 			break;
 		case ST_DONE:
 			return PIPE_DONE;
+		case ST_DISPATCH:
+			if (disp_run(c))
+				return PIPE_INVOKE;
+			p->stage = p->after;
+			break;
+		case ST_DESTROY_FREE:
+			flow_free(c, p->destroy_fidx);
+			if (p->destroy_ret == ST_TCP)
+				k->valid = 1;
+			p->stage = p->destroy_ret;
+			break;
 		}
 	}
 }

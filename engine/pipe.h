@@ -19,9 +19,18 @@
 #include "mos_api.h"
 #include "parse.h"
 #include "rt.h"
+#include "tcp_fsm.h"
 
 struct core;
 struct flow;
+
+/* How far a packet's processing got (what a length change must fix). */
+enum pkt_where {
+	W_RAW,		/* raw sockets' MOS_ON_PKT_IN, before flow lookup */
+	W_ORPHAN,	/* no flow */
+	W_SND,		/* flow: the receiver has not consumed it yet */
+	W_RCV_DONE,	/* flow: the receiver consumed it */
+};
 
 enum pipe_ret {
 	PIPE_DONE = 0,		/* the core has finished */
@@ -50,6 +59,22 @@ struct pipe_pkt {
 	uint8_t drop;		/* verdict: 0 forward, 1 drop (by policy) */
 	uint8_t err_drop;	/* dropped after a script error */
 	uint8_t valid;		/* a packet is held (getlastpkt works) */
+
+	/* TCP packets */
+	struct seg g;		/* as the state machines see it */
+	uint32_t hash;		/* symmetric hash of the 4-tuple */
+	uint32_t fidx;		/* flow, or FLOW_NONE (orphan) */
+	uint32_t fgen;
+	int8_t snd;		/* sender side */
+	int8_t rcv;		/* receiver side */
+	uint8_t first_syn;	/* this SYN created the flow */
+	uint8_t data_rexmit;	/* payload overlaps received bytes */
+	uint8_t no_store;	/* payload outside the receiver's window */
+	uint8_t len_changed;	/* a callback changed the payload length */
+	uint8_t where;		/* enum pkt_where: how far processing got */
+	int64_t off;		/* receiver's stream offset of the payload */
+	uint32_t orig_len;	/* payload length before callbacks */
+	uint32_t orig_seq;	/* sequence number before remapping */
 };
 
 struct pipe {
@@ -59,6 +84,11 @@ struct pipe {
 	struct rte_mbuf *burst[RT_BURST];
 	struct pipe_pkt cur;
 	struct pipe_invoke inv;
+
+	int after;		/* stage to go to when the dispatch is done */
+	uint32_t destroy_fidx;	/* flow being torn down */
+	int destroy_ret;	/* stage to return to after the teardown */
+	uint32_t nd_i;		/* next new-data entry to deliver */
 
 	uint64_t now_ms;	/* core clock */
 	int clock_packet;	/* packet timestamps drive the clock */

@@ -197,6 +197,14 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 	}
 	g_rt.opts = *o;
 	g_rt.nb_ports = 0;
+	g_rt.cfg = (struct engcfg){
+		.max_flows = o->max_flows,
+		.rmem = o->rmem,
+		.timewait_ms = o->timewait_ms,
+		.timeout_ms = o->timeout_ms,
+		.overlap_last = o->overlap_last,
+		.eof_flush = o->eof_flush,
+	};
 
 	if (o->read_file != NULL) {
 		char spec[1024];

@@ -26,6 +26,17 @@
 
 struct core;
 
+/* Flow engine settings, from the options, a mos.conf or mtcp_setconf(). */
+struct engcfg {
+	int max_flows;		/* per core */
+	int rmem;		/* reassembly window per side */
+	int timewait_ms;
+	int timeout_ms;		/* <= 0: never */
+	int overlap_last;	/* default policy of new buffers */
+	int eof_flush;
+	uint64_t buf_mem;	/* reassembly bytes per core, 0: no cap */
+};
+
 struct rt_port {
 	uint16_t id;		/* DPDK port id */
 	uint16_t peer;		/* index in rt.ports of the paired port */
@@ -39,6 +50,7 @@ struct rt_port {
 
 struct rt {
 	struct mb_opts opts;	/* effective options */
+	struct engcfg cfg;
 	int eal_ready;
 	int started;
 	int offline;		/* every rx port reads a file */

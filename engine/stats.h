@@ -34,7 +34,8 @@
 	X(flows_created) X(flows_destroyed) X(flows_rejected_full) \
 	X(orphans) X(syn_rexmit) X(rexmit_data) X(rexmit_ctrl) \
 	X(reasm_bytes) X(reasm_out_of_window) X(reasm_overrun) \
-	X(reasm_too_many_holes) X(reasm_nomem) X(seq_remapped) \
+	X(reasm_gap_skipped) X(reasm_nomem) X(seq_remapped) \
+	X(socks_exhausted) X(filters_run) \
 	X(timeouts_idle) X(timeouts_timewait) X(eof_flushed) \
 	X(events_raised) X(callbacks_run) X(script_errors) \
 	X(script_errors_runtime) X(script_errors_filter) \

@@ -376,12 +376,13 @@ void
 mtcp_app_join(mctx_t mctx);
 
 /**
- * Addresses of the flow's endpoints, as in its first SYN (before any
- * rewrite). side MOS_SIDE_CLI or MOS_SIDE_SVR needs *addrlen ==
- * sizeof(struct sockaddr); MOS_SIDE_BOTH needs 2 * sizeof(struct sockaddr)
- * and fills addr[MOS_SIDE_CLI] and addr[MOS_SIDE_SVR]. Core thread only.
+ * Addresses of the flow's endpoints (struct sockaddr_in), as in its first
+ * SYN before any rewrite. side MOS_SIDE_CLI or MOS_SIDE_SVR needs
+ * *addrlen >= sizeof(struct sockaddr); MOS_SIDE_BOTH needs twice that and
+ * fills addr[MOS_SIDE_CLI] and addr[MOS_SIDE_SVR]. *addrlen is set to the
+ * bytes written. Core thread only.
  * @return 0; -1 with EACCES, EPERM, EBADF, ENOTSOCK (not an active socket)
- *         or EINVAL (addr or addrlen NULL, wrong length, bad side).
+ *         or EINVAL (addr or addrlen NULL, buffer too small, bad side).
  */
 int
 mtcp_getpeername(mctx_t mctx, int sock, struct sockaddr *saddr,

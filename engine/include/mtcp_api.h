@@ -159,9 +159,10 @@ mtcp_register_signal(int signum, mtcp_sighandler_t handler);
  * Read a socket option. level must be SOL_MONSOCKET.
  * @return 0; -1 with EACCES (invalid mctx), EPERM (not on the core's
  *         thread), EBADF (no such socket), ENOTSOCK (not an active flow
- *         socket where one is required), EINVAL (bad level, optlen or side
- *         that does not exist yet), ENODATA (no buffer yet),
- *         ENOPROTOOPT (unknown option).
+ *         socket), EINVAL (bad level, NULL pointers, bad optlen, buffering
+ *         off for that side), ENOTCONN (the server side does not exist
+ *         yet), ENODATA (no bytes buffered yet), ENOPROTOOPT (unknown
+ *         option).
  */
 int
 mtcp_getsockopt(mctx_t mctx, int sock, int level,

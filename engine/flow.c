@@ -1,0 +1,688 @@
+/*
+ * flow.c - what the pipeline does to a TCP packet of a monitored flow
+ * (mos-semantics §2.3 steps d-e, §3): find or create its flow, update the
+ * sender's emulated stack, create the server half from the possibly
+ * rewritten first SYN, detect retransmissions and reassembly errors, update
+ * the receiver's stack and its buffer, and tear flows down. Each function
+ * queues the dispatcher jobs of its step; pipe.c runs them between steps.
+ *
+ * Socket order (§2.3): a client-to-server packet visits the flow's sockets
+ * in listener creation order, a server-to-client packet in reverse; events
+ * of one side without a packet (new data, errors, flow end) use the order
+ * of the direction whose bytes that side receives.
+ */
+#include <rte_byteorder.h>
+#include <rte_hash_crc.h>
+
+#include "bpf.h"
+#include "core.h"
+#include "flow.h"
+#include "rb.h"
+#include "sock.h"
+
+#define SIDES	((1u << MOS_SIDE_CLI) | (1u << MOS_SIDE_SVR))
+
+static inline uint32_t
+rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+uint8_t *
+flow_tcp_hdr(const struct pipe_pkt *k)
+{
+	return k->data + k->pr.l2_len + k->pr.l3_len;
+}
+
+/* Read the segment from the packet as it is now (callbacks may have
+ * rewritten it). Options are looked at only on SYNs, for window scaling. */
+void
+flow_read_seg(struct pipe_pkt *k)
+{
+	const uint8_t *t = flow_tcp_hdr(k);
+	uint32_t i, olen = k->pr.l4_len - 20u;
+
+	k->g.seq = rd32(t + 4);
+	k->g.ack = rd32(t + 8);
+	k->g.flags = t[13] & (TH_FIN | TH_SYN | TH_RST | TH_PSH | TH_ACK);
+	k->g.win = rd16(t + 14);
+	k->g.len = k->pr.payload_len;
+	k->g.wscale = -1;
+	if (!(k->g.flags & TH_SYN))
+		return;
+	for (i = 0; i < olen;) {
+		uint8_t kind = t[20 + i], len;
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= olen)
+			break;
+		len = t[20 + i + 1];
+		if (len < 2 || i + len > olen)
+			break;
+		if (kind == 3 && len == 3)
+			k->g.wscale = (int8_t)(t[20 + i + 2] & 0x0f);
+		i += len;
+	}
+}
+
+/* Sockets of a flow, in listener order or reversed. */
+int
+flow_socks(struct core *c, const struct flow *f, int forward, uint32_t *out)
+{
+	uint32_t s, n = 0, i;
+
+	for (s = f->sock_head; s != SOCK_NONE && n < SOCK_MAX_PASSIVE;
+	     s = c->socks.s[s].next)
+		out[n++] = s;
+	if (!forward)
+		for (i = 0; i < n / 2; i++) {
+			uint32_t tmp = out[i];
+
+			out[i] = out[n - 1 - i];
+			out[n - 1 - i] = tmp;
+		}
+	return (int)n;
+}
+
+static void
+add_flow_jobs(struct core *c, const struct flow *f, int forward, int hook,
+	      int side, uint32_t raised)
+{
+	uint32_t socks[SOCK_MAX_PASSIVE];
+	int i, n = flow_socks(c, f, forward, socks);
+
+	for (i = 0; i < n; i++)
+		disp_add(c, socks[i], hook, side, raised);
+}
+
+/* -- Finding the flow ---------------------------------------------------- */
+
+static void
+tuple(const struct pipe_pkt *k, uint32_t *sa, uint32_t *da, uint16_t *sp,
+      uint16_t *dp)
+{
+	const uint8_t *ip = k->data + k->pr.l2_len, *t = flow_tcp_hdr(k);
+
+	memcpy(sa, ip + 12, 4);
+	memcpy(da, ip + 16, 4);
+	memcpy(sp, t, 2);
+	memcpy(dp, t + 2, 2);
+}
+
+static int
+syn_accepts(struct core *c, struct sock *l, const struct pipe_pkt *k)
+{
+	return bpf_prog_match(l->ls->syn, k->data,
+			      rte_pktmbuf_data_len(k->m));
+}
+
+/* Create a flow for a first SYN if some listener accepts it. */
+static uint32_t
+create_flow(struct core *c, struct pipe_pkt *k, const struct fkey *key)
+{
+	struct socktbl *st = &c->socks;
+	uint32_t accept[SOCK_MAX_PASSIVE], idx, last = SOCK_NONE;
+	int i, n = 0;
+	struct flow *f;
+
+	for (i = 0; i < st->npassive; i++) {
+		struct sock *l = &st->s[st->passive[i]];
+
+		if (l->type == MOS_SOCK_MONITOR_STREAM && syn_accepts(c, l, k))
+			accept[n++] = st->passive[i];
+	}
+	if (n == 0)
+		return FLOW_NONE;
+	idx = flowtbl_alloc(&c->ft);
+	if (idx == FLOW_NONE) {
+		c->st.flows_rejected_full++;
+		return FLOW_NONE;
+	}
+	if (flowtbl_add_key(&c->ft, key, k->hash, idx) != 0) {
+		flowtbl_release(&c->ft, idx);
+		c->st.flows_rejected_full++;
+		return FLOW_NONE;
+	}
+	f = &c->ft.f[idx];
+	tuple(k, &f->ip[MOS_SIDE_CLI], &f->ip[MOS_SIDE_SVR],
+	      &f->port[MOS_SIDE_CLI], &f->port[MOS_SIDE_SVR]);
+	fsm_init(&f->h[MOS_SIDE_CLI]);
+	f->mgmt = SIDES;
+	f->sock_head = SOCK_NONE;
+	f->last_ms = c->pipe.now_ms;
+	for (i = 0; i < n; i++) {
+		struct lsock *ls = st->s[accept[i]].ls;
+		uint32_t s = sock_new_active(st, accept[i], idx);
+
+		if (s == SOCK_NONE) {
+			c->st.socks_exhausted++;
+			continue;
+		}
+		/* A side is buffered if any socket wants its bytes; the
+		 * last copy wins if any socket asked for it. */
+		f->buf |= (uint8_t)(SIDES & ~ls->bufoff);
+		f->overlap_last |= ls->overlap_last;
+		for (int sd = 0; sd < 2; sd++) {
+			uint32_t w = ls->win[sd] ? ls->win[sd] :
+				     (uint32_t)g_rt.cfg.rmem;
+
+			if (w > f->win[sd])
+				f->win[sd] = w;
+		}
+		if (last == SOCK_NONE)
+			f->sock_head = s;
+		else
+			st->s[last].next = s;
+		last = s;
+		f->nsocks++;
+	}
+	flowtbl_list_tail(&c->ft, idx, FLIST_LRU);
+	c->st.flows_created++;
+	return idx;
+}
+
+int
+flow_begin(struct core *c)
+{
+	struct pipe_pkt *k = &c->pipe.cur;
+	uint32_t sa, da;
+	uint16_t sp, dp;
+	struct fkey key;
+	struct flow *f;
+	uint32_t idx;
+
+	flow_read_seg(k);
+	k->orig_seq = k->g.seq;
+	tuple(k, &sa, &da, &sp, &dp);
+	k->hash = rt_sym_hash(sa, da, sp, dp);
+	key = flow_key(sa, da, sp, dp);
+	k->first_syn = 0;
+	idx = flowtbl_lookup(&c->ft, &key, k->hash);
+	if (idx != FLOW_NONE) {
+		f = &c->ft.f[idx];
+		k->snd = (sa == f->ip[MOS_SIDE_CLI] &&
+			  sp == f->port[MOS_SIDE_CLI]) ? MOS_SIDE_CLI :
+			 MOS_SIDE_SVR;
+		/* A new SYN on a 4-tuple whose previous connection is over
+		 * starts a new flow (the old one ends first). */
+		if ((k->g.flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+		    k->snd == MOS_SIDE_CLI &&
+		    f->h[MOS_SIDE_CLI].state != TCP_SYN_SENT &&
+		    f->h[MOS_SIDE_CLI].state != TCP_LISTEN) {
+			k->fidx = idx;
+			return FB_RECYCLE;
+		}
+		k->fidx = idx;
+		k->fgen = f->gen;
+		k->rcv = k->snd ^ 1;
+		return FB_FLOW;
+	}
+	if ((k->g.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+	    c->socks.nstream > 0) {
+		idx = create_flow(c, k, &key);
+		if (idx != FLOW_NONE) {
+			k->fidx = idx;
+			k->fgen = c->ft.f[idx].gen;
+			k->snd = MOS_SIDE_CLI;
+			k->rcv = MOS_SIDE_SVR;
+			k->first_syn = 1;
+			return FB_FLOW;
+		}
+	}
+	k->fidx = FLOW_NONE;
+	return FB_ORPHAN;
+}
+
+void
+flow_orphan_jobs(struct core *c)
+{
+	struct socktbl *st = &c->socks;
+	struct pipe_pkt *k = &c->pipe.cur;
+	uint32_t len = rte_pktmbuf_data_len(k->m);
+	int i;
+
+	k->where = W_ORPHAN;
+	c->st.orphans++;
+	for (i = 0; i < st->npassive; i++) {
+		struct sock *s = &st->s[st->passive[i]];
+		const struct bpf_program *p = s->type == MOS_SOCK_MONITOR_RAW ?
+			s->ls->raw : s->ls->orphan;
+
+		if (evtree_wants(s->tree, HK_NULL, MOS_ON_ORPHAN) &&
+		    bpf_prog_match(p, k->data, len))
+			disp_add(c, st->passive[i], HK_NULL, MOS_SIDE_BOTH,
+				 MOS_ON_ORPHAN);
+	}
+}
+
+void
+flow_raw_jobs(struct core *c)
+{
+	struct socktbl *st = &c->socks;
+	struct pipe_pkt *k = &c->pipe.cur;
+	uint32_t len = rte_pktmbuf_data_len(k->m);
+	int i;
+
+	for (i = 0; i < st->npassive; i++) {
+		struct sock *s = &st->s[st->passive[i]];
+
+		if (s->type == MOS_SOCK_MONITOR_RAW &&
+		    evtree_wants(s->tree, HK_NULL, MOS_ON_PKT_IN) &&
+		    bpf_prog_match(s->ls->raw, k->data, len))
+			disp_add(c, st->passive[i], HK_NULL, MOS_SIDE_BOTH,
+				 MOS_ON_PKT_IN);
+	}
+}
+
+/* -- Sender, server half, receiver -------------------------------------- */
+
+void
+flow_snd(struct core *c)
+{
+	struct pipe_pkt *k = &c->pipe.cur;
+	struct flow *f = &c->ft.f[k->fidx];
+	uint32_t ev = 0;
+	int rex = 0;
+
+	k->where = W_SND;
+	f->last_ms = c->pipe.now_ms;
+	f->in_port[k->snd] = k->in_port;
+	memcpy(f->mac[k->snd], k->data, 12);
+	if (f->list == FLIST_LRU)
+		flowtbl_list_tail(&c->ft, k->fidx, FLIST_LRU);
+	if (!(f->mgmt & (1u << k->snd)))
+		return;
+	ev = fsm_send(&f->h[k->snd], &f->h[k->rcv], &k->g, &rex);
+	if (rex)
+		c->st.syn_rexmit++;
+	add_flow_jobs(c, f, k->snd == MOS_SIDE_CLI, HK_SND, k->snd,
+		      MOS_ON_PKT_IN | ev);
+}
+
+/* Rewrite the sequence and acknowledgement numbers of a packet of a flow
+ * whose payload lengths were changed (pktmod.c). */
+void flow_seq_remap(struct core *c, struct flow *f, struct pipe_pkt *k);
+
+static void
+create_server_half(struct core *c, struct flow *f, struct pipe_pkt *k)
+{
+	uint32_t sa, da;
+	uint16_t sp, dp;
+
+	fsm_init(&f->h[MOS_SIDE_SVR]);
+	f->flags |= FL_SVR;
+	/* The server half is keyed by the SYN as the callbacks left it:
+	 * a NAT's rewritten SYN is what the server answers. */
+	tuple(k, &sa, &da, &sp, &dp);
+	if (sa != f->ip[MOS_SIDE_CLI] || da != f->ip[MOS_SIDE_SVR] ||
+	    sp != f->port[MOS_SIDE_CLI] || dp != f->port[MOS_SIDE_SVR]) {
+		struct fkey k2 = flow_key(sa, da, sp, dp);
+		struct fkey k1 = flow_key(f->ip[0], f->ip[1], f->port[0],
+					  f->port[1]);
+
+		if (memcmp(&k1, &k2, sizeof(k1)) != 0 &&
+		    flowtbl_add_key(&c->ft, &k2, rt_sym_hash(sa, da, sp, dp),
+				    k->fidx) == 0) {
+			f->flags |= FL_KEY2;
+			f->ip2[0] = sa;
+			f->ip2[1] = da;
+			f->port2[0] = sp;
+			f->port2[1] = dp;
+		}
+	}
+}
+
+/* Whether the payload overlaps bytes the receiver already has. */
+static int
+data_overlap(const struct flow *f, const struct pipe_pkt *k)
+{
+	const struct half *r = &f->h[k->rcv];
+	struct rb_plan plan;
+
+	if (k->off < (int64_t)r->rcv_off)
+		return 1;
+	if (f->rb[k->rcv] == NULL)
+		return 0;
+	rb_plan(f->rb[k->rcv], (uint64_t)k->off, k->g.len, &plan);
+	return plan.overlap;
+}
+
+void
+flow_after_snd(struct core *c)
+{
+	struct pipe_pkt *k = &c->pipe.cur;
+	struct flow *f = &c->ft.f[k->fidx];
+	struct half *r;
+
+	if (k->first_syn)
+		create_server_half(c, f, k);
+	/* Callbacks at the sender hook may have rewritten the headers; the
+	 * receiver must see the packet as it will leave. */
+	flow_read_seg(k);
+	if (f->flags & FL_ADJ)
+		flow_seq_remap(c, f, k);
+	k->data_rexmit = 0;
+	k->off = 0;
+	if (!(f->mgmt & (1u << k->rcv)) || k->g.len == 0)
+		return;
+	r = &f->h[k->rcv];
+	if (!(r->flags & HF_IRS))
+		return;
+	k->off = fsm_seq_to_off(r, k->g.seq);
+	if ((k->g.flags & TH_SYN))
+		k->off += 1;	/* data on a SYN starts after it */
+	if (data_overlap(f, k)) {
+		k->data_rexmit = 1;
+		c->st.rexmit_data++;
+		/* Raised at once, before the receiver's update. */
+		add_flow_jobs(c, f, k->rcv == MOS_SIDE_SVR, HK_RCV, k->rcv,
+			      MOS_ON_REXMIT);
+	}
+}
+
+/* Largest stream offset the receiver would accept: what it advertised,
+ * with room for one more segment; without a known window, 64 KiB. */
+static uint64_t
+window_limit(const struct half *r)
+{
+	uint64_t wnd = (r->flags & HF_WND) ? r->wnd : 0;
+
+	if (wnd < 65535)
+		wnd = 65535;
+	return r->rcv_off + wnd + 65536;
+}
+
+void
+flow_rcv_check(struct core *c)
+{
+	struct pipe_pkt *k = &c->pipe.cur;
+	struct flow *f = &c->ft.f[k->fidx];
+	const struct half *r = &f->h[k->rcv];
+	uint32_t socks[SOCK_MAX_PASSIVE];
+	struct rb_plan plan;
+	int i, n, fwd = k->rcv == MOS_SIDE_SVR;
+
+	k->no_store = 0;
+	if (!(f->mgmt & (1u << k->rcv)) || k->g.len == 0 ||
+	    !(r->flags & HF_IRS) || !(f->buf & (1u << k->rcv)))
+		return;
+	if (k->off < 0 && k->off + (int64_t)k->g.len <= 0)
+		return;
+	if ((uint64_t)(k->off > 0 ? k->off : 0) + k->g.len > window_limit(r) ||
+	    k->off > (int64_t)FSM_OFF_MAX) {
+		/* Beyond what the receiver accepts: the real endpoint drops
+		 * it, so buffering it would let a forged segment push real
+		 * data out. */
+		k->no_store = 1;
+		c->st.reasm_out_of_window++;
+		add_flow_jobs(c, f, fwd, HK_NULL, k->rcv, MOS_ON_ERROR);
+		return;
+	}
+	if (f->rb[k->rcv] == NULL)
+		return;
+	rb_plan(f->rb[k->rcv], (uint64_t)(k->off > 0 ? k->off : 0),
+		k->g.len - (uint32_t)(k->off < 0 ? -k->off : 0), &plan);
+	if (plan.new_head <= rb_head(f->rb[k->rcv]) && !plan.skipped)
+		return;
+	/* Bytes are about to leave the window: warn each socket that has
+	 * not read them, so it can peek now. */
+	n = flow_socks(c, f, fwd, socks);
+	for (i = 0; i < n; i++) {
+		struct sock *s = &c->socks.s[socks[i]];
+
+		if (plan.skipped || s->peek[k->rcv] < plan.new_head) {
+			if (disp_add(c, socks[i], HK_NULL, k->rcv,
+				     MOS_ON_ERROR))
+				c->st.reasm_overrun++;
+		}
+	}
+}
+
+static void
+queue_new_data(struct core *c, uint32_t fidx, struct flow *f, int side)
+{
+	if (f->nd_queued & (1u << side))
+		return;
+	if (c->nnd == CORE_MAX_ND)
+		return;		/* cannot happen: one entry per packet */
+	f->nd_queued |= (uint8_t)(1u << side);
+	c->nd[c->nnd++] = (struct nd_ent){ fidx, f->gen, (uint8_t)side };
+}
+
+/* A buffer created once the stream is under way starts where it is (only
+ * valid while the buffer is empty). */
+static void
+rb_start_at(struct rb *b, uint64_t off)
+{
+	if (b->ring == NULL && b->nlen == 0 && b->nruns == 0)
+		b->head = off;
+}
+
+static void
+place_payload(struct core *c, struct flow *f, struct pipe_pkt *k)
+{
+	struct half *r = &f->h[k->rcv];
+	const uint8_t *pl = flow_tcp_hdr(k) + k->pr.l4_len;
+	int64_t off = k->off;
+	uint32_t len = k->g.len;
+	struct rb_result res;
+
+	if (off < 0) {
+		if (off + (int64_t)len <= 0)
+			return;
+		pl += -off;
+		len -= (uint32_t)-off;
+		off = 0;
+	}
+	if (!(f->buf & (1u << k->rcv))) {
+		fsm_advance_nobuf(r, off, len);
+		return;
+	}
+	if (k->no_store)
+		return;
+	if (f->rb[k->rcv] == NULL) {
+		f->rb[k->rcv] = rb_create(c->rbpool, f->win[k->rcv]);
+		if (f->rb[k->rcv] == NULL) {
+			c->st.reasm_nomem++;
+			return;
+		}
+		/* The buffer starts where the stream is now. */
+		if (r->rcv_off > 0)
+			rb_start_at(f->rb[k->rcv], r->rcv_off);
+	}
+	rb_write(c->rbpool, f->rb[k->rcv], (uint64_t)off, pl, len,
+		 (f->overlap_last >> k->rcv) & 1, &res);
+	c->st.reasm_bytes += res.appended;
+	if (res.skipped)
+		c->st.reasm_gap_skipped += res.skipped;
+	if (res.reason == RB_NOMEM)
+		c->st.reasm_nomem++;
+	r->rcv_off = rb_next(f->rb[k->rcv]);
+	if (res.appended > 0)
+		queue_new_data(c, k->fidx, f, k->rcv);
+}
+
+void
+flow_rcv(struct core *c)
+{
+	struct pipe_pkt *k = &c->pipe.cur;
+	struct flow *f = &c->ft.f[k->fidx];
+	struct half *r = &f->h[k->rcv], *s = &f->h[k->snd];
+	uint32_t ev;
+	int accept;
+
+	k->where = W_RCV_DONE;
+	k->orig_len = k->g.len;
+	if (!(f->mgmt & (1u << k->rcv)))
+		return;
+	ev = fsm_recv_ctl(r, s, &k->g, &accept);
+	if (ev & MOS_ON_REXMIT)
+		c->st.rexmit_ctrl++;
+	if (accept && k->g.len > 0 && (r->flags & HF_IRS))
+		place_payload(c, f, k);
+	if ((k->g.flags & TH_FIN) && !(f->buf & (1u << k->rcv)) &&
+	    (r->flags & HF_IRS)) {
+		/* Without a buffer there are no holes to wait for: the FIN
+		 * is taken as it comes (as mOS does). */
+		int64_t fin = fsm_seq_to_off(r, k->g.seq) + (int64_t)k->g.len;
+
+		if (fin > (int64_t)r->rcv_off && fin < (int64_t)window_limit(r))
+			r->rcv_off = (uint64_t)fin;
+	}
+	ev |= fsm_recv_fin(r, s, &k->g);
+	add_flow_jobs(c, f, k->rcv == MOS_SIDE_SVR, HK_RCV, k->rcv,
+		      MOS_ON_PKT_IN | ev);
+}
+
+/* -- End of packet, teardown -------------------------------------------- */
+
+int
+flow_end_of_packet(struct core *c)
+{
+	struct pipe_pkt *k = &c->pipe.cur;
+	struct flow *f = &c->ft.f[k->fidx];
+	int tw = g_rt.cfg.timewait_ms > 0, done = 1, side;
+
+	if (f->flags & FL_DESTROY)
+		return 1;
+	for (side = 0; side < 2; side++) {
+		const struct half *h = &f->h[side];
+
+		if (!(f->mgmt & (1u << side)))
+			continue;
+		if (side == MOS_SIDE_SVR && !(f->flags & FL_SVR)) {
+			done = 0;
+			continue;
+		}
+		if (!fsm_finished(h, tw))
+			done = 0;
+	}
+	if (done)
+		return 1;
+	if (tw && (f->flags & FL_SVR)) {
+		int closing = 1;
+
+		for (side = 0; side < 2; side++)
+			if (f->h[side].state != TCP_TIME_WAIT &&
+			    f->h[side].state != TCP_CLOSED)
+				closing = 0;
+		if (closing)
+			flowtbl_list_tail(&c->ft, k->fidx, FLIST_TW);
+	}
+	return 0;
+}
+
+void
+flow_destroy_jobs(struct core *c, uint32_t fidx, int first, int timeout)
+{
+	struct flow *f = &c->ft.f[fidx];
+	int i, side;
+
+	if (timeout)
+		add_flow_jobs(c, f, 1, HK_NULL, MOS_SIDE_BOTH, MOS_ON_TIMEOUT);
+	/* Bytes that arrived in this burst are delivered before the end. */
+	for (i = 0; i < 2; i++) {
+		side = i == 0 ? MOS_SIDE_SVR : MOS_SIDE_CLI;
+		if (f->nd_queued & (1u << side)) {
+			f->nd_queued &= (uint8_t)~(1u << side);
+			add_flow_jobs(c, f, side == MOS_SIDE_SVR, HK_NULL, side,
+				      MOS_ON_CONN_NEW_DATA);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		uint32_t socks[SOCK_MAX_PASSIVE];
+		int n, j;
+
+		side = i == 0 ? first : first ^ 1;
+		n = flow_socks(c, f, side == MOS_SIDE_SVR, socks);
+		for (j = 0; j < n; j++) {
+			disp_add(c, socks[j], HK_RCV, side,
+				 MOS_ON_CONN_END | MOS_ON_TCP_STATE_CHANGE);
+			disp_add(c, socks[j], HK_SND, side,
+				 MOS_ON_CONN_END | MOS_ON_TCP_STATE_CHANGE);
+		}
+	}
+}
+
+void
+flow_free(struct core *c, uint32_t fidx)
+{
+	struct flow *f = &c->ft.f[fidx];
+	struct fkey k = flow_key(f->ip[0], f->ip[1], f->port[0], f->port[1]);
+	uint32_t s, next;
+	int side;
+
+	flowtbl_del_key(&c->ft, &k, rt_sym_hash(f->ip[0], f->ip[1],
+						f->port[0], f->port[1]));
+	if (f->flags & FL_KEY2) {
+		k = flow_key(f->ip2[0], f->ip2[1], f->port2[0], f->port2[1]);
+		flowtbl_del_key(&c->ft, &k, rt_sym_hash(f->ip2[0], f->ip2[1],
+							f->port2[0],
+							f->port2[1]));
+	}
+	for (side = 0; side < 2; side++) {
+		if (f->rb[side] != NULL)
+			rb_destroy(c->rbpool, f->rb[side]);
+		f->rb[side] = NULL;
+	}
+	for (s = f->sock_head; s != SOCK_NONE; s = next) {
+		next = c->socks.s[s].next;
+		sock_free(&c->socks, s);
+	}
+	flowtbl_release(&c->ft, fidx);
+	c->st.flows_destroyed++;
+}
+
+void
+flow_new_data_jobs(struct core *c, const struct nd_ent *e)
+{
+	struct flow *f = &c->ft.f[e->fidx];
+
+	if (f->gen != e->gen || !(f->nd_queued & (1u << e->side)))
+		return;		/* delivered at the flow's end already */
+	f->nd_queued &= (uint8_t)~(1u << e->side);
+	add_flow_jobs(c, f, e->side == MOS_SIDE_SVR, HK_NULL, e->side,
+		      MOS_ON_CONN_NEW_DATA);
+}
+
+uint32_t
+flow_expired(struct core *c, int *idle)
+{
+	struct flowtbl *t = &c->ft;
+	uint64_t now = c->pipe.now_ms;
+
+	/* Flows nobody monitors any more, or reset: end them first. */
+	while (c->nkill > 0) {
+		struct nd_ent e = c->kill[--c->nkill];
+
+		if (t->f[e.fidx].gen == e.gen) {
+			*idle = 0;
+			return e.fidx;
+		}
+	}
+	if (t->tw_head != FLOW_NONE &&
+	    now - t->f[t->tw_head].last_ms >= (uint64_t)g_rt.cfg.timewait_ms) {
+		*idle = 0;
+		c->st.timeouts_timewait++;
+		return t->tw_head;
+	}
+	if (g_rt.cfg.timeout_ms > 0 && t->lru_head != FLOW_NONE &&
+	    now - t->f[t->lru_head].last_ms >= (uint64_t)g_rt.cfg.timeout_ms) {
+		*idle = 1;
+		c->st.timeouts_idle++;
+		return t->lru_head;
+	}
+	return FLOW_NONE;
+}

@@ -1,0 +1,162 @@
+/*
+ * flowtbl.c - per-core flow table: rte_hash index, slot pool, lists
+ * (see flow.h).
+ *
+ * The slot array and the free stack are anonymous mappings: a table sized
+ * for millions of flows costs memory only for the slots traffic touched.
+ * The hash has twice as many entries as slots (a rewritten flow has two
+ * keys) and extendable buckets, so an insert cannot fail before the pool
+ * is exhausted.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <rte_hash.h>
+#include <rte_lcore.h>
+
+#include "flow.h"
+
+static void *
+map(size_t sz)
+{
+	void *m = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+int
+flowtbl_init(struct flowtbl *t, uint32_t cap, int core)
+{
+	struct rte_hash_parameters hp = { 0 };
+	char name[RTE_HASH_NAMESIZE];
+
+	memset(t, 0, sizeof(*t));
+	snprintf(name, sizeof(name), "mbflows%d_%d", core, (int)getpid());
+	hp.name = name;
+	hp.entries = cap * 2 < 16 ? 16 : cap * 2;
+	hp.key_len = sizeof(struct fkey);
+	hp.socket_id = (int)rte_socket_id();
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	t->h = rte_hash_create(&hp);
+	if (t->h == NULL)
+		return -ENOMEM;
+	t->f = map(sizeof(struct flow) * (size_t)cap);
+	t->free = map(sizeof(uint32_t) * (size_t)cap);
+	if (t->f == NULL || t->free == NULL) {
+		flowtbl_destroy(t);
+		return -ENOMEM;
+	}
+	t->cap = cap;
+	t->lru_head = t->lru_tail = FLOW_NONE;
+	t->tw_head = t->tw_tail = FLOW_NONE;
+	return 0;
+}
+
+void
+flowtbl_destroy(struct flowtbl *t)
+{
+	if (t->h != NULL)
+		rte_hash_free(t->h);
+	if (t->f != NULL)
+		munmap(t->f, sizeof(struct flow) * (size_t)t->cap);
+	if (t->free != NULL)
+		munmap(t->free, sizeof(uint32_t) * (size_t)t->cap);
+	memset(t, 0, sizeof(*t));
+}
+
+uint32_t
+flowtbl_lookup(const struct flowtbl *t, const struct fkey *k, uint32_t hash)
+{
+	void *data;
+
+	if (rte_hash_lookup_with_hash_data(t->h, k, hash, &data) < 0)
+		return FLOW_NONE;
+	return (uint32_t)(uintptr_t)data;
+}
+
+uint32_t
+flowtbl_alloc(struct flowtbl *t)
+{
+	uint32_t idx, gen;
+
+	if (t->nfree > 0)
+		idx = t->free[--t->nfree];
+	else if (t->used < t->cap)
+		idx = t->used++;
+	else
+		return FLOW_NONE;
+	gen = t->f[idx].gen;
+	memset(&t->f[idx], 0, sizeof(struct flow));
+	t->f[idx].gen = gen;
+	t->f[idx].prev = t->f[idx].next = FLOW_NONE;
+	return idx;
+}
+
+void
+flowtbl_release(struct flowtbl *t, uint32_t idx)
+{
+	flowtbl_list_remove(t, idx);
+	t->f[idx].gen++;
+	t->free[t->nfree++] = idx;
+}
+
+int
+flowtbl_add_key(struct flowtbl *t, const struct fkey *k, uint32_t hash,
+		uint32_t idx)
+{
+	return rte_hash_add_key_with_hash_data(t->h, k, hash,
+					       (void *)(uintptr_t)idx);
+}
+
+void
+flowtbl_del_key(struct flowtbl *t, const struct fkey *k, uint32_t hash)
+{
+	rte_hash_del_key_with_hash(t->h, k, hash);
+}
+
+void
+flowtbl_list_remove(struct flowtbl *t, uint32_t idx)
+{
+	struct flow *f = &t->f[idx];
+	uint32_t *head, *tail;
+
+	if (f->list == FLIST_NONE)
+		return;
+	head = f->list == FLIST_LRU ? &t->lru_head : &t->tw_head;
+	tail = f->list == FLIST_LRU ? &t->lru_tail : &t->tw_tail;
+	if (f->prev != FLOW_NONE)
+		t->f[f->prev].next = f->next;
+	else
+		*head = f->next;
+	if (f->next != FLOW_NONE)
+		t->f[f->next].prev = f->prev;
+	else
+		*tail = f->prev;
+	f->prev = f->next = FLOW_NONE;
+	f->list = FLIST_NONE;
+}
+
+void
+flowtbl_list_tail(struct flowtbl *t, uint32_t idx, int list)
+{
+	struct flow *f = &t->f[idx];
+	uint32_t *head, *tail;
+
+	if (f->list == list && f->next == FLOW_NONE)
+		return;		/* already the most recent */
+	flowtbl_list_remove(t, idx);
+	head = list == FLIST_LRU ? &t->lru_head : &t->tw_head;
+	tail = list == FLIST_LRU ? &t->lru_tail : &t->tw_tail;
+	f->prev = *tail;
+	f->next = FLOW_NONE;
+	if (*tail != FLOW_NONE)
+		t->f[*tail].next = idx;
+	else
+		*head = idx;
+	*tail = idx;
+	f->list = (uint8_t)list;
+}

@@ -1,0 +1,144 @@
+/*
+ * tcp_fsm.h - the emulated TCP endpoints of a monitored flow.
+ *
+ * A flow has two halves, client and server; each emulates one endpoint's
+ * TCP state machine, driven passively by the packets seen in both
+ * directions: a packet first updates its SENDER's half (fsm_send), then,
+ * after the sender-hook callbacks, its RECEIVER's half (fsm_recv_ctl, the
+ * payload placement done by the caller, then fsm_recv_fin).
+ *
+ *   client half                               server half
+ *   LISTEN --send SYN--> SYN_SENT             LISTEN --recv SYN--> SYN_RCVD
+ *   SYN_SENT --recv SYN/ACK--> ESTABLISHED    SYN_RCVD --recv ACK--> ESTABLISHED
+ *   ESTABLISHED --send FIN--> FIN_WAIT_1      ESTABLISHED --recv FIN--> CLOSE_WAIT
+ *   FIN_WAIT_1 --recv ACK of FIN--> FIN_WAIT_2  CLOSE_WAIT --send FIN+ACK--> LAST_ACK
+ *   FIN_WAIT_1 --recv FIN--> CLOSING          CLOSE_WAIT --send FIN, no ACK of
+ *   FIN_WAIT_2 --recv FIN--> TIME_WAIT             peer FIN--> CLOSING
+ *   CLOSING --recv ACK of FIN--> TIME_WAIT    LAST_ACK --recv ACK of FIN--> CLOSED
+ *   any --send RST--> CLOSED; synchronized --recv RST in window--> CLOSED;
+ *   SYN_SENT --recv RST/ACK of SYN--> CLOSED
+ * (the table is symmetric: either side may close first or both at once).
+ *
+ * Sequence numbers are 32-bit and compared modulo 2^32; received bytes are
+ * also counted as 64-bit stream offsets (0 = first byte after the SYN),
+ * which is what the reassembly buffer and mtcp_ppeek use.
+ * Pure code: no DPDK, no allocation.
+ */
+#ifndef MB_TCP_FSM_H
+#define MB_TCP_FSM_H
+
+#include <stdint.h>
+
+#include "mos_api.h"
+
+#define TH_FIN	0x01
+#define TH_SYN	0x02
+#define TH_RST	0x04
+#define TH_PSH	0x08
+#define TH_ACK	0x10
+
+/* Half flags */
+#define HF_ISS		0x01	/* iss is known (this endpoint sent its SYN) */
+#define HF_IRS		0x02	/* irs is known (it received the peer's SYN) */
+#define HF_FIN_SENT	0x04	/* fss is valid */
+#define HF_FIN_RCVD	0x08	/* the peer's FIN was consumed in order */
+#define HF_FIN_PEND	0x10	/* peer FIN seen beyond a gap (fin_off) */
+#define HF_WSCALE	0x20	/* this endpoint offered window scaling */
+#define HF_WND		0x40	/* wnd is known */
+
+/* Stream offsets beyond this are impossible (a sign of a hostile peer). */
+#define FSM_OFF_MAX	(1ULL << 62)
+
+/* A TCP segment as the state machines see it (host byte order). */
+struct seg {
+	uint32_t seq;
+	uint32_t ack;
+	uint32_t len;		/* payload bytes */
+	uint16_t win;		/* window field as sent */
+	uint8_t flags;		/* TH_* */
+	int8_t wscale;		/* window scale option of a SYN, -1 if none */
+};
+
+/* One emulated endpoint. */
+struct half {
+	uint8_t state;		/* enum tcpstate */
+	uint8_t flags;		/* HF_* */
+	uint8_t wscale;		/* shift this endpoint asked for */
+	uint8_t pad;
+	uint32_t iss;		/* initial sequence number it sent */
+	uint32_t snd_nxt;	/* highest sequence number it sent + 1 */
+	uint32_t fss;		/* sequence number of its FIN */
+	uint32_t snd_una;	/* highest ack it received from the peer */
+	uint32_t irs;		/* initial sequence number it received */
+	uint32_t wnd;		/* receive window it advertised, scaled */
+	uint32_t last_ack;	/* ack it last sent (valid with wnd) */
+	uint64_t rcv_off;	/* stream offset of the next byte expected */
+	uint64_t fin_off;	/* stream offset of a pending peer FIN */
+};
+
+/* Initialise a half in LISTEN. */
+void
+fsm_init(struct half *h);
+
+/* Sequence number of the next byte this half expects from its peer. */
+static inline uint32_t
+fsm_rcv_nxt(const struct half *h)
+{
+	return h->irs + 1 + (uint32_t)h->rcv_off +
+	       ((h->flags & HF_FIN_RCVD) ? 1 : 0);
+}
+
+/* Stream offset of sequence number seq for data this half receives,
+ * resolved around rcv_off (so wrap-around is handled); may be negative
+ * (old data). */
+static inline int64_t
+fsm_seq_to_off(const struct half *h, uint32_t seq)
+{
+	uint32_t nxt = h->irs + 1 + (uint32_t)h->rcv_off;
+
+	return (int64_t)h->rcv_off + (int32_t)(seq - nxt);
+}
+
+/* Events for the sender's side (MOS_ON_CONN_START, MOS_ON_TCP_STATE_CHANGE
+ * bits). *syn_rexmit is set for a repeated SYN. */
+uint32_t
+fsm_send(struct half *s, const struct half *peer, const struct seg *g,
+	 int *syn_rexmit);
+
+/*
+ * Receiver control processing, before the payload is placed: handshake,
+ * ACKs of FINs, RST. Returns event bits (CONN_START, TCP_STATE_CHANGE,
+ * REXMIT for a repeated SYN, SYN/ACK or FIN). *accept_data tells whether
+ * the receiver takes payload in its resulting state.
+ */
+uint32_t
+fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
+	     int *accept_data);
+
+/*
+ * Receiver FIN processing, after the payload was placed and rcv_off
+ * advanced. A FIN beyond a gap is remembered and consumed by a later call
+ * once the data reaches it. Returns event bits.
+ */
+uint32_t
+fsm_recv_fin(struct half *r, const struct half *peer, const struct seg *g);
+
+/* Advance rcv_off over in-order payload when the side keeps no buffer:
+ * bytes [off, off+len) with off <= rcv_off extend it. */
+void
+fsm_advance_nobuf(struct half *r, int64_t off, uint32_t len);
+
+/* 1 if the half no longer needs its flow (closed, or TIME_WAIT when
+ * timewait is 0). */
+static inline int
+fsm_finished(const struct half *h, int timewait)
+{
+	return h->state == TCP_CLOSED ||
+	       (h->state == TCP_TIME_WAIT && !timewait);
+}
+
+/* Name of a state ("ESTABLISHED"), "-" if unknown. */
+const char *
+fsm_state_name(int state);
+
+#endif /* MB_TCP_FSM_H */

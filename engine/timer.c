@@ -1,0 +1,93 @@
+/*
+ * timer.c - the user-timer heap (see timer.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "timer.h"
+
+void
+timers_init(struct timers *t)
+{
+	t->h = NULL;
+	t->n = 0;
+	t->cap = 0;
+	t->seq = 0;
+}
+
+void
+timers_free(struct timers *t)
+{
+	free(t->h);
+	timers_init(t);
+}
+
+static int
+before(const struct utimer *a, const struct utimer *b)
+{
+	return a->deadline < b->deadline ||
+	       (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+int
+timers_add(struct timers *t, const struct utimer *u)
+{
+	uint32_t i;
+
+	if (t->n == t->cap) {
+		uint32_t cap = t->cap ? t->cap * 2 : 16;
+		struct utimer *h = realloc(t->h, sizeof(*h) * cap);
+
+		if (h == NULL)
+			return -ENOMEM;
+		t->h = h;
+		t->cap = cap;
+	}
+	i = t->n++;
+	t->h[i] = *u;
+	t->h[i].seq = t->seq++;
+	while (i > 0 && before(&t->h[i], &t->h[(i - 1) / 2])) {
+		struct utimer tmp = t->h[i];
+
+		t->h[i] = t->h[(i - 1) / 2];
+		t->h[(i - 1) / 2] = tmp;
+		i = (i - 1) / 2;
+	}
+	return 0;
+}
+
+void
+timers_rebase(struct timers *t, uint64_t delta)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++)
+		t->h[i].deadline += delta;
+}
+
+int
+timers_pop_due(struct timers *t, uint64_t now, struct utimer *out)
+{
+	uint32_t i = 0;
+
+	if (t->n == 0 || t->h[0].deadline > now)
+		return 0;
+	*out = t->h[0];
+	t->h[0] = t->h[--t->n];
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		struct utimer tmp;
+
+		if (l < t->n && before(&t->h[l], &t->h[m]))
+			m = l;
+		if (r < t->n && before(&t->h[r], &t->h[m]))
+			m = r;
+		if (m == i)
+			break;
+		tmp = t->h[i];
+		t->h[i] = t->h[m];
+		t->h[m] = tmp;
+		i = m;
+	}
+	return 1;
+}

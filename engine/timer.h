@@ -1,0 +1,49 @@
+/*
+ * timer.h - one-shot user timers of a core (mtcp_settimer), kept in a
+ * binary min-heap by deadline; timers with equal deadlines fire in the
+ * order they were armed.
+ */
+#ifndef MB_TIMER_H
+#define MB_TIMER_H
+
+#include <stdint.h>
+
+#include "mos_api.h"
+
+struct utimer {
+	uint64_t deadline;	/* core clock, ms */
+	uint64_t seq;		/* arming order */
+	int32_t id;		/* passed to the callback as its socket */
+	uint32_t gen;		/* id's active-socket generation, or ~0 */
+	callback_t c;		/* C callback, or NULL */
+	int32_t lua;		/* Lua function id, or -1 */
+};
+
+struct timers {
+	struct utimer *h;
+	uint32_t n;
+	uint32_t cap;
+	uint64_t seq;
+};
+
+void
+timers_init(struct timers *t);
+
+void
+timers_free(struct timers *t);
+
+/* Arm a timer; 0 or -ENOMEM. */
+int
+timers_add(struct timers *t, const struct utimer *u);
+
+/* Add delta to every deadline (the packet clock jumped to its first
+ * packet's time; the heap order is unchanged). */
+void
+timers_rebase(struct timers *t, uint64_t delta);
+
+/* Pop the earliest timer if it is due at `now`; returns 1 if one was
+ * popped into *out. */
+int
+timers_pop_due(struct timers *t, uint64_t now, struct utimer *out);
+
+#endif /* MB_TIMER_H */

@@ -1,0 +1,160 @@
+# tests/integration/lib.sh - helpers shared by the integration tests, which
+# run the real moonbox on generated captures. Source it first thing:
+#
+#	. "$(dirname "$0")/lib.sh"
+#
+# It turns on `set -euo pipefail`, checks the environment ctest provides
+# (MOONBOX, MB_TOOLS; MB_BUILD and MB_SRC are optional), and makes $TMP, a
+# scratch directory removed at exit (kept when MB_KEEP_TMP=1, to debug).
+
+set -euo pipefail
+
+: "${MOONBOX:?MOONBOX must name the moonbox binary}"
+: "${MB_TOOLS:=${MB_BUILD:?MB_TOOLS or MB_BUILD must be set}/tests/tools}"
+# For the tests that source this file.
+# shellcheck disable=SC2034
+MKPCAP="$MB_TOOLS/mkpcap"
+# shellcheck disable=SC2034
+PCAPCMP="$MB_TOOLS/pcapcmp"
+PY=/usr/bin/python3
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/moonbox-test.XXXXXX")
+
+lib_cleanup() {
+	local rc=$?
+
+	if [ "${MB_KEEP_TMP:-0}" = 1 ]; then
+		echo "kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+	return $rc
+}
+trap lib_cleanup EXIT
+
+# fail MSG...: report and end the test.
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# step MSG...: say what the test is doing (shows with --output-on-failure).
+step() {
+	echo "-- $*"
+}
+
+# json_get FILE KEY: print a value of a JSON file. KEY may be a dotted path
+# into objects and arrays ("cores.1.rx_packets"); a missing key fails.
+json_get() {
+	"$PY" -c '
+import json, sys
+path, key = sys.argv[1], sys.argv[2]
+try:
+    v = json.load(open(path))
+    for k in key.split("."):
+        v = v[int(k)] if isinstance(v, list) else v[k]
+except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
+    sys.exit("json_get: %s: no usable key %r (%s)" % (path, key, e))
+print(len(v) if isinstance(v, list) else v)
+' "$1" "$2" || fail "json_get $1 $2"
+}
+
+# assert_eq ACTUAL EXPECTED WHAT
+assert_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# run_moonbox ARGS...: moonbox without the progress line.
+run_moonbox() {
+	"$MOONBOX" --no-progress "$@"
+}
+
+# run_status PREFIX CMD...: run CMD with stdout in PREFIX.out and stderr in
+# PREFIX.err; print its exit status (never fails itself).
+run_status() {
+	local prefix=$1 rc=0
+
+	shift
+	"$@" >"$prefix.out" 2>"$prefix.err" || rc=$?
+	echo "$rc"
+}
+
+# check_conservation STATS.json: every received frame has exactly one fate,
+# rx_packets == tx_packets + the sum of all dropped_* counters.
+check_conservation() {
+	"$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+drops = {k: v for k, v in s.items() if k.startswith("dropped_")}
+if not drops:
+    sys.exit("no dropped_* counters in %s" % sys.argv[1])
+if s["rx_packets"] != s["tx_packets"] + sum(drops.values()):
+    sys.exit("rx_packets %d != tx_packets %d + drops %r" %
+             (s["rx_packets"], s["tx_packets"], drops))
+' "$1" || fail "conservation of frames in $1"
+}
+
+# check_counters STATS.json FILE: every "key count" line of FILE (an
+# mkpcap manifest) equals the JSON counter of the same name; "frames", the
+# frames in the capture, is compared with rx_packets.
+check_counters() {
+	"$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+bad, n = [], 0
+for line in open(sys.argv[2]):
+    if not line.strip():
+        continue
+    k, v = line.split()
+    n += 1
+    if k == "frames":
+        k = "rx_packets"
+    if k not in s:
+        bad.append("%s missing" % k)
+    elif s[k] != int(v):
+        bad.append("%s = %d, expected %s" % (k, s[k], v))
+if n == 0:
+    bad.append("no counters in %s" % sys.argv[2])
+if bad:
+    sys.exit("; ".join(bad))
+' "$1" "$2" || fail "counters of $1 against $2"
+}
+
+# check_cores_sum STATS.json: each counter of the totals is the sum of the
+# per-core ones (rx_nombuf and flows_active are gauges of the whole run).
+check_cores_sum() {
+	"$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+cores = s["cores"]
+for k, v in s.items():
+    if k in ("cores", "rx_nombuf", "flows_active"):
+        continue
+    t = sum(c.get(k, 0) for c in cores)
+    if t != v:
+        sys.exit("%s: total %d, cores sum to %d" % (k, v, t))
+' "$1" || fail "per-core counters of $1"
+}
+
+# pcap_count FILE: number of frames in a pcap file (either timestamp
+# precision, either byte order); fails on anything else or a cut record.
+pcap_count() {
+	"$PY" -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+m = d[:4]
+if m in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+    e = "<"
+elif m in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+    e = ">"
+else:
+    sys.exit("%s: not a pcap file" % sys.argv[1])
+off, n = 24, 0
+while off + 16 <= len(d):
+    off += 16 + struct.unpack(e + "I", d[off + 8:off + 12])[0]
+    n += 1
+if off != len(d):
+    sys.exit("%s: last record cut" % sys.argv[1])
+print(n)
+' "$1" || fail "pcap_count $1"
+}

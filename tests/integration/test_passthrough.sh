@@ -1,0 +1,125 @@
+#!/bin/bash
+# test_passthrough.sh - moonbox with an empty policy is a wire: every frame
+# of a capture comes out unchanged (malformed ones included), the counters
+# account for each frame, and --drop-malformed, --passive and -c 2 change
+# exactly what they should. Also the exit status and message of the common
+# user errors. The expected outputs never come from moonbox itself: they
+# are the inputs, or mkpcap's --valid-only twin of the hostile capture.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$TMP" || exit 1
+
+: >empty.lua
+
+# The ordinary counters of a run over IN.pcap that forwarded everything.
+check_forwarded_all() {
+	local in=$1 stats=$2 n
+
+	n=$(pcap_count "$in")
+	assert_eq "$(json_get "$stats" rx_packets)" "$n" "$in: rx_packets"
+	assert_eq "$(json_get "$stats" tx_packets)" "$n" "$in: tx_packets"
+	assert_eq "$(json_get "$stats" rx_nombuf)" 0 "$in: rx_nombuf"
+	check_conservation "$stats"
+}
+
+step "generate captures"
+"$MKPCAP" flows flows.pcap --conns 12 --seed 5 --reorder 0.1 --rexmit 0.1 \
+	--overlap 0.1 --rst 0.2 --wrap
+"$MKPCAP" hostile hostile.pcap --manifest hostile.man
+"$MKPCAP" hostile valid.pcap --valid-only
+nflows=$(pcap_count flows.pcap)
+[ "$nflows" -ge 200 ] || fail "flows.pcap has only $nflows frames"
+nhost=$(pcap_count hostile.pcap)
+assert_eq "$nhost" "$(awk '$1 == "frames" { print $2 }' hostile.man)" \
+	"hostile manifest frames"
+nmal=$(awk '$1 == "malformed" { print $2 }' hostile.man)
+[ "$nmal" -gt 0 ] || fail "hostile.pcap has no malformed frames"
+# The expected --drop-malformed output really is the input minus the
+# malformed frames.
+assert_eq "$(pcap_count valid.pcap)" "$((nhost - nmal))" "valid.pcap frames"
+
+step "flows: output = input"
+rc=$(run_status r1 run_moonbox -r flows.pcap -w out1.pcap --stats s1.json \
+	empty.lua)
+assert_eq "$rc" 0 "exit status (stderr: $(cat r1.err))"
+"$PCAPCMP" flows.pcap out1.pcap || fail "flows: output differs from input"
+check_forwarded_all flows.pcap s1.json
+assert_eq "$(json_get s1.json tcp_packets)" "$nflows" "flows: tcp_packets"
+assert_eq "$(json_get s1.json malformed)" 0 "flows: malformed"
+
+step "hostile: output = input, classes as in the manifest"
+rc=$(run_status r2 run_moonbox -r hostile.pcap -w out2.pcap --stats s2.json \
+	empty.lua)
+assert_eq "$rc" 0 "exit status (stderr: $(cat r2.err))"
+"$PCAPCMP" hostile.pcap out2.pcap || fail "hostile: output differs from input"
+check_forwarded_all hostile.pcap s2.json
+check_counters s2.json hostile.man
+assert_eq "$(json_get s2.json dropped_malformed)" 0 "hostile: dropped_malformed"
+
+step "hostile --drop-malformed: output = input minus the malformed frames"
+rc=$(run_status r3 run_moonbox -r hostile.pcap -w out3.pcap --stats s3.json \
+	--drop-malformed empty.lua)
+assert_eq "$rc" 0 "exit status (stderr: $(cat r3.err))"
+"$PCAPCMP" valid.pcap out3.pcap || fail "--drop-malformed: wrong output"
+assert_eq "$(json_get s3.json rx_packets)" "$nhost" "drop: rx_packets"
+assert_eq "$(json_get s3.json tx_packets)" "$((nhost - nmal))" "drop: tx_packets"
+assert_eq "$(json_get s3.json dropped_malformed)" "$nmal" \
+	"drop: dropped_malformed"
+assert_eq "$(json_get s3.json rx_nombuf)" 0 "drop: rx_nombuf"
+check_counters s3.json hostile.man
+check_conservation s3.json
+
+step "--passive: nothing out"
+rc=$(run_status r4 run_moonbox -r flows.pcap -w out4.pcap --stats s4.json \
+	--passive empty.lua)
+assert_eq "$rc" 0 "exit status (stderr: $(cat r4.err))"
+assert_eq "$(pcap_count out4.pcap)" 0 "--passive: frames written"
+assert_eq "$(json_get s4.json rx_packets)" "$nflows" "passive: rx_packets"
+assert_eq "$(json_get s4.json tx_packets)" 0 "passive: tx_packets"
+assert_eq "$(json_get s4.json dropped_passive)" "$nflows" \
+	"passive: dropped_passive"
+assert_eq "$(json_get s4.json rx_nombuf)" 0 "passive: rx_nombuf"
+check_conservation s4.json
+
+step "-c 2: same frames, in any order"
+for in in flows hostile; do
+	rc=$(run_status r5$in run_moonbox -r $in.pcap -w out5$in.pcap \
+		--stats s5$in.json -c 2 empty.lua)
+	assert_eq "$rc" 0 "-c 2 $in: exit status (stderr: $(cat r5$in.err))"
+	"$PCAPCMP" --ignore-order $in.pcap out5$in.pcap ||
+		fail "-c 2 $in: output is not the input's frames"
+	check_forwarded_all $in.pcap s5$in.json
+	check_cores_sum s5$in.json
+	assert_eq "$(json_get s5$in.json cores)" 2 "-c 2 $in: cores reported"
+done
+check_counters s5hostile.json hostile.man
+# Twelve connections: a distributor that spreads flows gives both cores some.
+for c in 0 1; do
+	[ "$(json_get s5flows.json cores.$c.rx_packets)" -gt 0 ] ||
+		fail "-c 2: core $c received nothing"
+done
+
+step "user errors"
+rc=$(run_status e1 run_moonbox -r "$TMP/missing.pcap" empty.lua)
+assert_eq "$rc" 1 "missing capture: exit status"
+assert_eq "$(wc -l <e1.err)" 1 "missing capture: lines on stderr"
+grep -qF "$TMP/missing.pcap" e1.err ||
+	fail "missing capture: message does not name the file: $(cat e1.err)"
+
+rc=$(run_status e2 run_moonbox --no-such-option -r flows.pcap empty.lua)
+assert_eq "$rc" 2 "unknown option: exit status"
+
+rc=$(run_status e3 run_moonbox -w out.pcap empty.lua)
+assert_eq "$rc" 2 "-w without -r: exit status"
+
+printf 'this is not a capture\n' >garbage.pcap
+rc=$(run_status e4 run_moonbox -r garbage.pcap empty.lua)
+assert_eq "$rc" 1 "non-pcap input: exit status"
+grep -qF garbage.pcap e4.err ||
+	fail "non-pcap input: message does not name the file: $(cat e4.err)"
+
+rc=$(run_status e5 run_moonbox --version)
+assert_eq "$rc" 0 "--version: exit status"
+grep -q moonbox e5.out || fail "--version does not print 'moonbox'"
+
+echo "PASS"
