@@ -107,6 +107,14 @@ mbx_set_run(mctx_t mctx, mbx_run_fn run, void *arg)
 	c->run = run != NULL ? run_trampoline : core_run_c;
 }
 
+int
+mbx_run_c(mctx_t mctx)
+{
+	struct core *c = core_from_mctx(mctx);
+
+	return c != NULL ? core_run_c(c) : -1;
+}
+
 void
 mbx_stop(void)
 {

@@ -31,6 +31,8 @@ int mbx_wait_ready(void);
 void mbx_release(void);
 /* Set the run loop of the calling core (from its hook). */
 void mbx_set_run(mctx_t mctx, mbx_run_fn run, void *arg);
+/* The engine's own C run loop (for run functions that wrap it). */
+int mbx_run_c(mctx_t mctx);
 /* Ask all cores to stop. */
 void mbx_stop(void);
 /* 1 while a core is still running. */

@@ -75,7 +75,14 @@ mtcp_getlastpkt(mctx_t mctx, int sock, int side, struct pkt_info *p)
 	if (len > sizeof(c->frame_copy))
 		len = sizeof(c->frame_copy);
 	f = c->frame_copy;
-	rte_pktmbuf_read(k->m, 0, len, f);
+	{
+		/* rte_pktmbuf_read copies only a chained frame; a contiguous
+		 * one it returns in place. */
+		const void *src = rte_pktmbuf_read(k->m, 0, len, f);
+
+		if (src != f)
+			memcpy(f, src, len);
+	}
 	memset(p, 0, sizeof(*p));
 	p->cur_ts = (uint32_t)c->pipe.now_ms;
 	p->in_ifidx = (int8_t)k->in_port;

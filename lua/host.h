@@ -7,20 +7,25 @@
 #define MB_HOST_H
 
 #include "embed.h"
+#include "plugin.h"
+
+struct lua_core;
 
 struct host {
 	const struct mb_opts *opts;
 	const char *prog;
+	struct plugins plugins;
+	struct lua_core *lua[64];	/* per core, NULL without a script */
 	volatile int failed;
 };
 
-/* Check what can be checked before the engine starts. */
+/* Check and load what can be before the engine starts (plugins). */
 int host_prepare(struct host *h, const struct mb_opts *o, const char *prog);
 /* Per-core start-up, on the core's own thread (an mbx_hook_fn). */
 int host_core_init(mctx_t mctx, void *arg);
 /* Called by the main thread about every 100 ms while cores run. */
 void host_watch(struct host *h);
-/* Non-zero if a core's script failed in a way that fails the run. */
+/* Non-zero if a core failed in a way that fails the run. */
 int host_failed(const struct host *h);
 void host_release(struct host *h);
 
