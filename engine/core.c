@@ -13,6 +13,7 @@
 #include <rte_pause.h>
 
 #include "core.h"
+#include "ipfrag.h"
 #include "rb.h"
 
 RTE_DEFINE_PER_LCORE(struct core *, cur_core);
@@ -53,7 +54,14 @@ core_engine_init(struct core *c)
 		return -1;
 	timers_init(&c->timers);
 	c->rbpool = rb_pool_create(g_rt.cfg.buf_mem);
-	return c->rbpool != NULL ? 0 : -1;
+	if (c->rbpool == NULL)
+		return -1;
+	if (g_rt.opts.ipfrag == IPFRAG_REASSEMBLE) {
+		c->ipfrag = ipfrag_create(c->idx);
+		if (c->ipfrag == NULL)
+			return -1;
+	}
+	return 0;
 }
 
 struct core *
@@ -138,6 +146,7 @@ core_free(struct core *c)
 	flowtbl_destroy(&c->ft);
 	timers_free(&c->timers);
 	rb_pool_destroy(c->rbpool);
+	ipfrag_destroy(c->ipfrag);
 	free(c);
 }
 

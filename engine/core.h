@@ -28,6 +28,7 @@
 #define CORE_MAX_ND	(RT_BURST * 2)
 
 struct rb_pool;
+struct ipfrag;
 
 #define CORE_MAGIC	0x6d6f6f6eu	/* "moon" */
 
@@ -81,6 +82,7 @@ struct core {
 	struct socktbl socks;
 	struct timers timers;
 	struct rb_pool *rbpool;
+	struct ipfrag *ipfrag;		/* NULL with --ipfrag=pass */
 	uint16_t nnd;			/* pending new-data entries */
 	struct nd_ent nd[CORE_MAX_ND];
 	filter_arg_t noarg;		/* arg of built-in events */
@@ -89,6 +91,11 @@ struct core {
 	uint8_t frame_copy[16384];	/* mtcp_getlastpkt's copy */
 
 	struct stats st;
+
+	/* Lua boundary (bindings/mosffi.c) and the watchdog */
+	volatile uint8_t lua_busy;	/* a Lua function is running */
+	uint8_t errs_logged;		/* script error kinds already printed */
+	volatile uint64_t heartbeat;	/* steps of the Lua loop */
 
 	/* set by whoever embeds the engine (the moonbox program) */
 	int (*init_hook)(struct core *c, void *arg);

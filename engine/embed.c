@@ -76,6 +76,32 @@ mbx_wait_ready(void)
 	return ret;
 }
 
+int
+mbx_poll_ready(void)
+{
+	int i, failed = 0;
+
+	for (i = 0; i < g_rt.nb_cores; i++) {
+		struct core *c = g_rt.cores[i];
+		int s = c != NULL ? __atomic_load_n(&c->state, __ATOMIC_ACQUIRE)
+			: CORE_READY;
+
+		if (s == CORE_INIT || s == CORE_NEW)
+			return 0;
+		if (s == CORE_FAILED)
+			failed = 1;
+	}
+	return failed ? -1 : 1;
+}
+
+int
+mbx_core_started(mctx_t mctx)
+{
+	struct core *c = core_from_mctx(mctx);
+
+	return c != NULL && c->state != CORE_INIT && c->state != CORE_NEW;
+}
+
 void
 mbx_release(void)
 {
@@ -113,6 +139,29 @@ mbx_run_c(mctx_t mctx)
 	struct core *c = core_from_mctx(mctx);
 
 	return c != NULL ? core_run_c(c) : -1;
+}
+
+void
+mbx_count_skipped(mctx_t mctx)
+{
+	struct core *c = core_from_mctx(mctx);
+	struct pipe_pkt *k;
+
+	if (c == NULL)
+		return;
+	c->st.script_skipped++;
+	k = &c->pipe.cur;
+	if (k->valid && g_rt.opts.on_error == ON_ERROR_DROP)
+		k->err_drop = 1;
+}
+
+void
+mbx_core_activity(mctx_t mctx, int *busy, uint64_t *heartbeat)
+{
+	struct core *c = core_from_mctx(mctx);
+
+	*busy = c != NULL && c->lua_busy;
+	*heartbeat = c != NULL ? c->heartbeat : 0;
 }
 
 void

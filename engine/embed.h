@@ -27,12 +27,22 @@ int mbx_init(const struct mb_opts *o, const char *prog);
 int mbx_start(mbx_hook_fn hook, void *arg);
 /* Wait until every core ran its hook; -1 if one failed. */
 int mbx_wait_ready(void);
+/* 0 while some core still runs its hook, 1 when all did, -1 if one
+ * failed (all others done). */
+int mbx_poll_ready(void);
+/* 1 once the core's hook has finished (it reads input or waits to). */
+int mbx_core_started(mctx_t mctx);
 /* Start reading input. */
 void mbx_release(void);
 /* Set the run loop of the calling core (from its hook). */
 void mbx_set_run(mctx_t mctx, mbx_run_fn run, void *arg);
 /* The engine's own C run loop (for run functions that wrap it). */
 int mbx_run_c(mctx_t mctx);
+/* Count a Lua call skipped because the core's script was stopped. */
+void mbx_count_skipped(mctx_t mctx);
+/* For the watchdog: whether a Lua function runs on the core, and its
+ * heartbeat (moves each time the Lua loop advances the engine). */
+void mbx_core_activity(mctx_t mctx, int *busy, uint64_t *heartbeat);
 /* Ask all cores to stop. */
 void mbx_stop(void);
 /* 1 while a core is still running. */

@@ -22,9 +22,11 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf_dyn.h>
+#include <netinet/in.h>
 
 #include "core.h"
 #include "flow.h"
+#include "ipfrag.h"
 #include "pipe.h"
 
 enum stage {
@@ -162,6 +164,14 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->fidx = FLOW_NONE;
 	k->len_changed = 0;
 	k->where = W_RAW;
+	k->analysis = c->pipe.analysis_next;
+	c->pipe.analysis_next = 0;
+	if (k->analysis) {
+		/* A reassembled datagram: its frames were counted already. */
+		k->data = rte_pktmbuf_mtod(m, uint8_t *);
+		parse_frame(k->data, rte_pktmbuf_data_len(m), &k->pr);
+		return;
+	}
 	st->rx_packets++;
 	st->rx_bytes += rte_pktmbuf_pkt_len(m);
 	if (c->pipe.clock_packet)
@@ -186,6 +196,9 @@ classify(struct core *c, struct rte_mbuf *m)
 	case PK_IPV4_FRAG:
 		st->ip_fragments++;
 		st->non_tcp++;
+		if (k->pr.ip_proto == IPPROTO_TCP && c->ipfrag != NULL)
+			c->pipe.frag_done = ipfrag_offer(c, m, k->pr.l2_len,
+							 k->pr.l3_len);
 		break;
 	case PK_TCP:
 		st->tcp_packets++;
@@ -204,6 +217,10 @@ verdict(struct core *c)
 	struct rte_mbuf *m = k->m;
 
 	k->valid = 0;
+	if (k->analysis) {
+		rte_pktmbuf_free(m);	/* its fragments went out already */
+		return;
+	}
 	if (k->pr.kind == PK_MALFORMED && g_rt.opts.drop_malformed) {
 		c->st.dropped_malformed++;
 		rte_pktmbuf_free(m);
@@ -345,7 +362,15 @@ pipe_run(struct core *c)
 				p->stage = ST_NEXT;
 			break;
 		case ST_NEXT:
-			p->i++;
+			if (p->frag_done != NULL) {
+				/* Analyse the datagram this fragment completed
+				 * in the fragment's slot. */
+				p->burst[p->i] = p->frag_done;
+				p->frag_done = NULL;
+				p->analysis_next = 1;
+			} else {
+				p->i++;
+			}
 			p->stage = ST_PKT;
 			break;
 		case ST_TIMERS:
@@ -373,6 +398,7 @@ pipe_run(struct core *c)
 			p->stage = ST_BURST_END;
 			break;
 		case ST_BURST_END:
+			ipfrag_collect(c->ipfrag);
 			core_tx_flush(c);
 			rte_spinlock_unlock(&c->lock);
 			p->stage = ST_POLL;

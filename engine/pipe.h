@@ -72,6 +72,7 @@ struct pipe_pkt {
 	uint8_t no_store;	/* payload outside the receiver's window */
 	uint8_t len_changed;	/* a callback changed the payload length */
 	uint8_t where;		/* enum pkt_where: how far processing got */
+	uint8_t analysis;	/* a reassembled datagram: analysed, not sent */
 	int64_t off;		/* receiver's stream offset of the payload */
 	uint32_t orig_len;	/* payload length before callbacks */
 	uint32_t orig_seq;	/* sequence number before remapping */
@@ -89,6 +90,8 @@ struct pipe {
 	uint32_t destroy_fidx;	/* flow being torn down */
 	int destroy_ret;	/* stage to return to after the teardown */
 	uint32_t nd_i;		/* next new-data entry to deliver */
+	struct rte_mbuf *frag_done;	/* datagram completed by this frame */
+	uint8_t analysis_next;	/* the next packet is frag_done */
 
 	uint64_t now_ms;	/* core clock */
 	int clock_packet;	/* packet timestamps drive the clock */

@@ -374,6 +374,12 @@ mtcp_setlastpkt(mctx_t mctx, int sock, int side, off_t offset, byte *data,
 		errno = EINVAL;
 		return -1;
 	}
+	/* A reassembled datagram is only analysed: its fragments were
+	 * forwarded as they came and cannot be changed any more. */
+	if (k->analysis) {
+		errno = EINVAL;
+		return -1;
+	}
 	action = option & ACTIONS;
 	if (action == MOS_DROP) {
 		/* MOS_DROP ignores every other bit except other actions. */

@@ -432,7 +432,7 @@ rb_layout(const struct rb *b, uint64_t off, uint32_t len, struct rb_lay *L)
 		L->a = b->head;
 	if (L->a >= L->e) {
 		L->e = L->a;		/* empty, at or above the head */
-		memcpy(L->u, L->p, sizeof(L->p[0]) * L->np);
+		memcpy(L->u, L->p, sizeof(L->p[0]) * (size_t)L->np);
 		L->nu = L->np;
 		return;
 	}

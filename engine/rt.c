@@ -149,6 +149,9 @@ eal_mem_mb(const struct mb_opts *o, int max_cores, unsigned mbufs)
 	b += (uint64_t)max_cores * 2 * RT_RING_SIZE * 8;
 	/* rte_hash: about 64 bytes per entry, two keys per flow at most. */
 	b += (uint64_t)max_cores * (uint64_t)o->max_flows * 2 * 64;
+	/* IPv4 reassembly: its table and its pool of large buffers. */
+	if (o->ipfrag == IPFRAG_REASSEMBLE)
+		b += (uint64_t)max_cores * (16u << 20);
 	return (unsigned)(b >> 20) + 128;
 }
 
@@ -274,8 +277,7 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 	if (!user_gave(o->eal_extra, "--no-telemetry"))
 		ADD("--no-telemetry");
 	if (!user_gave(o->eal_extra, "--log-level"))
-		ADD("--log-level=%s", o->verbose >= 2 ? "lib.*:info" :
-		    "lib.*:error");
+		ADD("--log-level=%s", o->verbose >= 2 ? "*:info" : "*:error");
 	if (!user_gave(o->eal_extra, "--lcores") &&
 	    !user_gave(o->eal_extra, "-l ") && !user_gave(o->eal_extra, "-c ")) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -80,6 +80,22 @@ show_progress(const struct mb_opts *o, double t0, double *last_t,
 	*last_rx = t.rx_packets;
 }
 
+/* Wait for every core to load its plugins and script, watching for a
+ * script that never finishes loading. */
+static int
+wait_ready(struct host *h)
+{
+	int r;
+
+	while ((r = mbx_poll_ready()) == 0) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		host_watch(h);
+	}
+	return r < 0 ? -1 : 0;
+}
+
 static int
 check_script(const char *prog, const char *path)
 {
@@ -123,7 +139,7 @@ main(int argc, char **argv)
 		mbx_cleanup();
 		return 1;
 	}
-	if (mbx_start(host_core_init, &host) != 0 || mbx_wait_ready() != 0) {
+	if (mbx_start(host_core_init, &host) != 0 || wait_ready(&host) != 0) {
 		mbx_stop();
 		mbx_release();
 		mbx_wait();

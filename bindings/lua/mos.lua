@@ -1,0 +1,309 @@
+-- mos.lua - the mOS API for Lua scripts (see mos(3)).
+--
+-- mos.<name> is mtcp_<name> with the same arguments and return values
+-- (-1 and ffi.errno() on error); every MOS_* and TCP_* constant is
+-- mos.<CONSTANT>; the API structs (struct pkt_info, filter_arg_t, struct
+-- tcp_buf_info, ...) can be made with ffi.new. Where C takes a callback_t or
+-- filter_t, Lua takes a Lua function. Helpers at the end (mos.peer,
+-- mos.state, mos.read, mos.pkt, mos.at_exit) are optional shortcuts.
+--
+-- Lua functions are never called from C: the core's run loop (mos._run,
+-- started by the moonbox program) advances the engine through the FFI until
+-- the engine names a Lua function to call, calls it, and advances again.
+local ffi = require "ffi"
+local C = ffi.C
+
+ffi.cdef(require "mos.ffi_decl")
+
+local M = {}
+
+local ABI = 1
+if C.mosffi_abi_version() ~= ABI or C.MOSFFI_ABI_VERSION ~= ABI then
+    error(string.format("mos: this module speaks ABI %d, libmoonbox %d",
+                        ABI, C.mosffi_abi_version()), 0)
+end
+
+-- Every constant of the boundary header, as the C headers define it.
+do
+    local i, name, value = 0, ffi.new("const char *[1]"), ffi.new("int64_t[1]")
+    while C.mosffi_abi_const(i, name, value) == 0 do
+        local n = ffi.string(name[0])
+        M[n] = C[n]
+        i = i + 1
+    end
+end
+
+-- -- Lua functions registered with the engine ------------------------------
+
+local fns = {}          -- id -> function
+local fn_ids = {}       -- function -> id
+
+local function fn_id(f)
+    local id = fn_ids[f]
+    if id == nil then
+        id = #fns + 1
+        fns[id] = f
+        fn_ids[f] = id
+    end
+    return id
+end
+
+local function need_fn(f, what)
+    if type(f) ~= "function" then
+        error(what .. ": a Lua function is needed, got " .. type(f), 3)
+    end
+end
+
+-- -- The API, one to one --------------------------------------------------
+
+function M.init(conf) return C.mtcp_init(conf) end
+function M.destroy() return C.mtcp_destroy() end
+function M.getconf(conf) return C.mtcp_getconf(conf) end
+function M.setconf(conf) return C.mtcp_setconf(conf) end
+function M.core_affinitize(cpu) return C.mtcp_core_affinitize(cpu) end
+function M.create_context(cpu) return C.mtcp_create_context(cpu) end
+function M.destroy_context(mctx) return C.mtcp_destroy_context(mctx) end
+function M.app_join(mctx) return C.mtcp_app_join(mctx) end
+
+function M.register_signal(signum, handler)
+    error("mos.register_signal: signal handlers cannot be Lua functions " ..
+          "(moonbox stops on SIGINT by itself)", 2)
+end
+
+function M.socket(mctx, domain, type, protocol)
+    return C.mtcp_socket(mctx, domain, type, protocol or 0)
+end
+function M.close(mctx, sock) return C.mtcp_close(mctx, sock) end
+
+local filter_t = ffi.typeof("union monitor_filter[1]")
+
+-- ft: a union monitor_filter (pointer), or a table {raw=, syn=, orphan=}.
+function M.bind_monitor_filter(mctx, sock, ft)
+    if type(ft) == "table" then
+        local u = filter_t()
+        if ft.raw ~= nil then
+            u[0].raw_pkt_filter = ffi.cast("char *", ft.raw)
+        else
+            u[0].stream_syn_filter = ft.syn and ffi.cast("char *", ft.syn) or nil
+            u[0].stream_orphan_filter = ft.orphan and ffi.cast("char *", ft.orphan) or nil
+        end
+        return C.mtcp_bind_monitor_filter(mctx, sock, u)
+    end
+    return C.mtcp_bind_monitor_filter(mctx, sock, ft)
+end
+
+function M.getsockopt(mctx, sock, level, optname, optval, optlen)
+    return C.mtcp_getsockopt(mctx, sock, level, optname, optval, optlen)
+end
+function M.setsockopt(mctx, sock, level, optname, optval, optlen)
+    return C.mtcp_setsockopt(mctx, sock, level, optname, optval, optlen)
+end
+
+function M.register_callback(mctx, sock, event, hook, fn)
+    if fn ~= nil then need_fn(fn, "mos.register_callback") end
+    return C.mosffi_register_callback(mctx, sock, event, hook,
+                                      fn ~= nil and fn_id(fn) or -1)
+end
+
+-- arg: nil, a Lua string, or a filter_arg_t (its bytes are copied).
+function M.define_event(event, filter, arg)
+    need_fn(filter, "mos.define_event")
+    local p, n = nil, 0
+    if type(arg) == "string" then
+        p, n = arg, #arg
+    elseif arg ~= nil then
+        p, n = arg.arg, arg.len
+    end
+    return C.mosffi_define_event(M.mctx, event, fn_id(filter), p, n)
+end
+
+function M.alloc_event(event) return C.mtcp_alloc_event(event) end
+function M.raise_event(mctx, event) return C.mtcp_raise_event(mctx, event) end
+function M.set_uctx(mctx, sock, uctx) return C.mtcp_set_uctx(mctx, sock, uctx) end
+function M.get_uctx(mctx, sock) return C.mtcp_get_uctx(mctx, sock) end
+
+function M.peek(mctx, sock, side, buf, len)
+    return tonumber(C.mtcp_peek(mctx, sock, side, buf, len))
+end
+
+function M.ppeek(mctx, sock, side, buf, count, off)
+    return tonumber(C.mtcp_ppeek(mctx, sock, side, buf, count, off))
+end
+
+function M.getlastpkt(mctx, sock, side, p)
+    return C.mtcp_getlastpkt(mctx, sock, side, p)
+end
+
+-- timeout: a struct timeval, or a number of seconds.
+function M.settimer(mctx, id, timeout, fn)
+    need_fn(fn, "mos.settimer")
+    local us
+    if type(timeout) == "number" then
+        us = timeout * 1e6
+    elseif timeout ~= nil then
+        us = tonumber(timeout.tv_sec) * 1e6 + tonumber(timeout.tv_usec)
+    else
+        us = -1
+    end
+    return C.mosffi_settimer(mctx, id, us, fn_id(fn))
+end
+
+function M.cb_get_ts(mctx) return C.mtcp_cb_get_ts(mctx) end
+
+function M.getpeername(mctx, sock, addr, addrlen, side)
+    return C.mtcp_getpeername(mctx, sock, addr, addrlen, side)
+end
+
+local u8p = ffi.typeof("uint8_t *")
+
+-- data: a Lua string or a pointer; passed through without a copy.
+function M.setlastpkt(mctx, sock, side, offset, data, datalen, option)
+    if type(data) == "string" then
+        datalen = datalen or #data
+        data = ffi.cast(u8p, data)
+    end
+    return C.mtcp_setlastpkt(mctx, sock, side, offset, data, datalen or 0,
+                             option)
+end
+
+function M.sendpkt(mctx, sock, pkt) return C.mtcp_sendpkt(mctx, sock, pkt) end
+function M.reset_conn(mctx, sock) return C.mtcp_reset_conn(mctx, sock) end
+function M.GetRSSCPUCore(sip, dip, sp, dp, n, e)
+    return C.GetRSSCPUCore(sip, dip, sp, dp, n, e or 0)
+end
+function M.num_cores() return C.moonbox_num_cores() end
+
+-- -- Helpers (optional, built on the functions above) -----------------------
+
+local STATE_NAMES = { [0] = "CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD",
+    "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",
+    "LAST_ACK", "TIME_WAIT" }
+M.state_names = STATE_NAMES
+
+local int1 = ffi.new("int[1]")
+local len1 = ffi.new("uint32_t[1]")
+
+-- State of a side of the flow of an active socket (a number), or nil.
+function M.state(mctx, sock, side)
+    len1[0] = 4
+    if C.mtcp_getsockopt(mctx, sock, C.SOL_MONSOCKET,
+                         side == C.MOS_SIDE_CLI and C.MOS_TCP_STATE_CLI or
+                         C.MOS_TCP_STATE_SVR, int1, len1) ~= 0 then
+        return nil
+    end
+    return int1[0]
+end
+
+local addrs = ffi.new("struct sockaddr_in[2]")
+
+-- a: an IPv4 address as the uint32_t read from memory (network order).
+local function ip_string(a)
+    local v = tonumber(a)
+    return string.format("%d.%d.%d.%d", v % 256, math.floor(v / 256) % 256,
+                         math.floor(v / 65536) % 256,
+                         math.floor(v / 16777216) % 256)
+end
+
+local function ntohs(x) return bit.rshift(bit.bswap(x), 16) end
+
+-- The flow's endpoints as {cli = {ip=, port=}, svr = {ip=, port=}}, or nil.
+function M.peer(mctx, sock)
+    len1[0] = 2 * ffi.sizeof("struct sockaddr")
+    if C.mtcp_getpeername(mctx, sock, ffi.cast("struct sockaddr *", addrs),
+                          len1, C.MOS_SIDE_BOTH) ~= 0 then
+        return nil
+    end
+    return {
+        cli = { ip = ip_string(addrs[0].sin_addr), port = ntohs(addrs[0].sin_port) },
+        svr = { ip = ip_string(addrs[1].sin_addr), port = ntohs(addrs[1].sin_port) },
+    }
+end
+
+local readbuf = ffi.new("char[65536]")
+
+-- Every unread in-order byte of a side as a Lua string (mtcp_peek until it
+-- returns 0), and the number of bytes that had been overwritten unread.
+function M.read(mctx, sock, side)
+    local parts, missed = {}, 0
+    while true do
+        local n = tonumber(C.mtcp_peek(mctx, sock, side, readbuf, 65536))
+        if n > 0 then
+            parts[#parts + 1] = ffi.string(readbuf, n)
+        elseif n < -1 or (n == -1 and ffi.errno() == 61 --[[ENODATA]]) then
+            missed = missed - n
+        else
+            break
+        end
+    end
+    return table.concat(parts), missed
+end
+
+local pktinfo = ffi.new("struct pkt_info")
+
+-- The packet being processed (a struct pkt_info reused by every call), or
+-- nil when there is none.
+function M.pkt(mctx, sock, side)
+    if C.mtcp_getlastpkt(mctx, sock, side or 0, pktinfo) ~= 0 then
+        return nil
+    end
+    return pktinfo
+end
+
+local at_exit = {}
+
+-- Run fn(mctx) on this core once it has finished (end of input or stop).
+function M.at_exit(fn)
+    need_fn(fn, "mos.at_exit")
+    at_exit[#at_exit + 1] = fn
+end
+
+-- -- The run loop (started by the moonbox program) -------------------------
+
+local traceback = debug.traceback
+
+local function on_error(e)
+    return traceback(tostring(e), 2)
+end
+
+local function report(mctx, kind, msg)
+    if type(msg) == "string" and (msg:find("not enough memory", 1, true) or
+                                  msg:find("error in error handling", 1, true)) then
+        kind = C.MOSFFI_ERR_MEMORY
+        collectgarbage()        -- LuaJIT has no emergency collection
+    end
+    C.mosffi_script_error(mctx, kind, tostring(msg))
+end
+
+function M._run(mctx)
+    local inv = C.mosffi_invoke_slot(mctx)
+    local run = C.mosffi_run
+    while run(mctx) ~= 0 do
+        local ok, r = xpcall(fns[inv.fn], on_error, mctx, inv.sock, inv.side,
+                             tonumber(inv.event), inv.arg)
+        if ok then
+            if inv.kind == 1 then inv.ret = r and 1 or 0 end
+        else
+            inv.failed = 1
+            report(mctx, inv.kind == 1 and C.MOSFFI_ERR_FILTER or
+                   C.MOSFFI_ERR_RUNTIME, r)
+        end
+    end
+    for _, f in ipairs(at_exit) do
+        local ok, r = xpcall(f, on_error, mctx)
+        if not ok then report(mctx, C.MOSFFI_ERR_RUNTIME, r) end
+    end
+end
+
+-- Bind the module to its core (called by the moonbox program).
+function M._attach(core)
+    M.mctx = C.mosffi_mctx(core)
+    M.core = core
+end
+
+-- The script's arguments (also passed to the script as ... after mctx).
+M.args = {}
+for i = 0, C.mosffi_script_argc() - 1 do
+    M.args[#M.args + 1] = ffi.string(C.mosffi_script_arg(i))
+end
+
+return M

@@ -1,0 +1,358 @@
+/*
+ * luahost.c - the Lua side of a worker core: one lua_State per core, the
+ * policy script run in it, and the Lua-owned run loop (mos._run). The only
+ * file of moonbox that includes lua.h.
+ *
+ * Failure containment:
+ *  - errors in callbacks and filters are caught in the Lua loop (mos.lua)
+ *    and counted; traffic follows --on-error;
+ *  - the Lua heap is capped (--lua-mem) by this file's allocator: running
+ *    out raises a catchable "not enough memory";
+ *  - a callback that never returns cannot be stopped from inside (LuaJIT's
+ *    compiled code ignores hooks), so the main thread's watchdog signals the
+ *    core's thread, and the handler jumps back here out of the Lua code; the
+ *    lua_State is then abandoned and the core carries on without its script
+ *    (each further call it would have made is counted as skipped).
+ */
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "luahost.h"
+
+#define WATCHDOG_SIG	(SIGRTMIN + 3)
+
+struct lua_core {
+	lua_State *L;
+	mctx_t mctx;
+	int cpu;
+	size_t used;
+	size_t cap;
+	volatile int in_alloc;
+	volatile int armed;		/* jb is valid */
+	volatile int stopped;		/* the watchdog stopped the script */
+	sigjmp_buf jb;
+	pthread_t thread;
+};
+
+static __thread struct lua_core *self;
+
+struct lua_core *volatile luahost_cores[LUAHOST_MAX_CORES];
+
+/* Text ranges of C code the watchdog must not jump out of: libmoonbox
+ * (engine state), libc (its locks), DPDK. */
+struct range {
+	uintptr_t lo, hi;
+};
+static struct range c_ranges[64];
+static int n_ranges;
+
+static int
+note_range(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const char *n = info->dlpi_name;
+	int i;
+
+	(void)size;
+	(void)arg;
+	if (n == NULL || (strstr(n, "libmoonbox") == NULL &&
+			  strstr(n, "libc.so") == NULL &&
+			  strstr(n, "librte_") == NULL &&
+			  strstr(n, "ld-linux") == NULL))
+		return 0;
+	for (i = 0; i < info->dlpi_phnum && n_ranges < 64; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
+			c_ranges[n_ranges++] = (struct range){
+				info->dlpi_addr + ph->p_vaddr,
+				info->dlpi_addr + ph->p_vaddr + ph->p_memsz };
+	}
+	return 0;
+}
+
+static int
+in_c_code(uintptr_t pc)
+{
+	int i;
+
+	for (i = 0; i < n_ranges; i++)
+		if (pc >= c_ranges[i].lo && pc < c_ranges[i].hi)
+			return 1;
+	return 0;
+}
+
+static void
+on_watchdog(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	struct lua_core *lc = self;
+
+	(void)sig;
+	(void)si;
+	if (lc == NULL || !lc->armed)
+		return;
+	/* Inside the engine or libc the thread may hold state we need: the
+	 * watchdog asks again shortly, and the thread is back in Lua then. */
+	if (lc->in_alloc || in_c_code((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]))
+		return;
+	lc->armed = 0;
+	lc->stopped = 1;
+	siglongjmp(lc->jb, 1);
+}
+
+void
+luahost_global_init(void)
+{
+	struct sigaction sa;
+
+	dl_iterate_phdr(note_range, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_watchdog;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(WATCHDOG_SIG, &sa, NULL);
+}
+
+static void *
+capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct lua_core *lc = ud;
+	size_t old = ptr != NULL ? osize : 0;
+	void *p;
+
+	if (nsize == 0) {
+		free(ptr);
+		lc->used -= old;
+		return NULL;
+	}
+	if (lc->cap != 0 && nsize > old && lc->used + (nsize - old) > lc->cap)
+		return NULL;
+	lc->in_alloc = 1;
+	p = realloc(ptr, nsize);
+	lc->in_alloc = 0;
+	if (p != NULL)
+		lc->used = lc->used - old + nsize;
+	return p;
+}
+
+static int
+traceback(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+
+	luaL_traceback(L, L, msg != NULL ? msg : "(error object)", 1);
+	return 1;
+}
+
+/* Directories of the mos module: the build tree's, else the installed. */
+static void
+set_path(lua_State *L, const char *script)
+{
+	static const char *const dirs[] = { MOONBOX_LUA_BUILD_GEN,
+					    MOONBOX_LUA_BUILD_SRC,
+					    MOONBOX_LUADIR };
+	char path[4096] = "", probe[1024], sdir[1024];
+	const char *env = getenv("MOONBOX_LUA_PATH");
+	size_t i;
+	char *slash;
+
+	if (env != NULL)
+		snprintf(path, sizeof(path), "%s;", env);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(probe, sizeof(probe), "%s/mos.lua", dirs[i]);
+		if (i == 0)
+			snprintf(probe, sizeof(probe), "%s/mos/ffi_decl.lua",
+				 dirs[i]);
+		if (access(probe, R_OK) != 0)
+			continue;
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+			 "%s/?.lua;", dirs[i]);
+	}
+	/* Modules next to the script come after the built-in ones. */
+	if (script != NULL) {
+		snprintf(sdir, sizeof(sdir), "%s", script);
+		slash = strrchr(sdir, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(path + strlen(path), sizeof(path) - strlen(path),
+				 "%s/?.lua;", sdir);
+		}
+	}
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "./?.lua");
+	lua_getglobal(L, "package");
+	lua_pushstring(L, path);
+	lua_setfield(L, -2, "path");
+	lua_pop(L, 1);
+}
+
+struct lua_core *
+luahost_create(mctx_t mctx, const struct mb_opts *o, const char *prog)
+{
+	/* volatile: used again after the watchdog's siglongjmp. */
+	struct lua_core *volatile lc = calloc(1, sizeof(*lc));
+	lua_State *L;
+	int i, nargs;
+
+	if (lc == NULL)
+		return NULL;
+	lc->mctx = mctx;
+	lc->cpu = mctx->cpu;
+	lc->cap = (size_t)o->lua_mem_mb << 20;
+	lc->thread = pthread_self();
+	self = lc;
+	luahost_cores[mctx->cpu] = lc;
+	L = lua_newstate(capped_alloc, lc);
+	if (L == NULL) {
+		fprintf(stderr, "%s: core %d: cannot create a Lua state\n",
+			prog, mctx->cpu);
+		free(lc);
+		return NULL;
+	}
+	lc->L = L;
+	luaL_openlibs(L);
+	set_path(L, o->script);
+
+	lua_pushcfunction(L, traceback);
+	lua_getglobal(L, "require");
+	lua_pushstring(L, "mos");
+	if (lua_pcall(L, 1, 1, 1) != 0) {
+		fprintf(stderr, "%s: cannot load the mos module: %s\n", prog,
+			lua_tostring(L, -1));
+		goto fail;
+	}
+	/* mos.mctx: the core this state belongs to. */
+	lua_getfield(L, -1, "_attach");
+	lua_pushinteger(L, mctx->cpu);
+	if (lua_pcall(L, 1, 0, 1) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, lua_tostring(L, -1));
+		goto fail;
+	}
+	lua_setglobal(L, "mos");
+
+	if (luaL_loadfile(L, o->script) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, lua_tostring(L, -1));
+		goto fail;
+	}
+	/* The script runs with (mctx, args...). */
+	lua_getglobal(L, "mos");
+	lua_getfield(L, -1, "mctx");
+	lua_remove(L, -2);
+	nargs = o->script_argc;
+	for (i = 0; i < nargs; i++)
+		lua_pushstring(L, o->script_argv[i]);
+	if (sigsetjmp(lc->jb, 1) != 0) {
+		fprintf(stderr, "%s: core %d: the script did not finish "
+			"loading within %d ms\n", prog, mctx->cpu,
+			o->watchdog_ms);
+		/* The state is abandoned: it may be inconsistent. */
+		luahost_cores[mctx->cpu] = NULL;
+		free(lc);
+		self = NULL;
+		return NULL;
+	}
+	lc->armed = 1;
+	if (lua_pcall(L, nargs + 1, 0, 1) != 0) {
+		lc->armed = 0;
+		fprintf(stderr, "%s: %s\n", prog, lua_tostring(L, -1));
+		goto fail;
+	}
+	lc->armed = 0;
+	lua_settop(L, 0);
+	return lc;
+fail:
+	lc->armed = 0;
+	luahost_cores[mctx->cpu] = NULL;
+	lua_close(L);
+	free(lc);
+	self = NULL;
+	return NULL;
+}
+
+/* The core's loop after its script was stopped: every Lua call the engine
+ * asks for is skipped (a filter counts as false). */
+static void
+run_without_script(struct lua_core *lc)
+{
+	struct mosffi_invoke *inv = mosffi_invoke_slot(lc->mctx);
+
+	while (mosffi_run(lc->mctx)) {
+		inv->failed = 1;
+		mbx_count_skipped(lc->mctx);
+	}
+}
+
+int
+luahost_run(struct lua_core *lc)
+{
+	lua_State *L = lc->L;
+
+	self = lc;
+	if (sigsetjmp(lc->jb, 1) != 0) {
+		mosffi_script_error(lc->mctx, MOSFFI_ERR_TIMEOUT,
+				    "a callback ran longer than the watchdog "
+				    "allows; the script is stopped on this core");
+		lc->L = NULL;	/* abandoned, see the file comment */
+		run_without_script(lc);
+		return 0;
+	}
+	lua_settop(L, 0);
+	lua_pushcfunction(L, traceback);
+	lua_getglobal(L, "mos");
+	lua_getfield(L, -1, "_run");
+	lua_remove(L, -2);
+	lua_getglobal(L, "mos");
+	lua_getfield(L, -1, "mctx");
+	lua_remove(L, -2);
+	lc->armed = 1;
+	if (lua_pcall(L, 1, 0, 1) != 0) {
+		lc->armed = 0;
+		mosffi_script_error(lc->mctx, MOSFFI_ERR_RUNTIME,
+				    lua_tostring(L, -1));
+		run_without_script(lc);
+		return 0;
+	}
+	lc->armed = 0;
+	return 0;
+}
+
+void
+luahost_stop(struct lua_core *lc)
+{
+	if (lc != NULL && lc->armed)
+		pthread_kill(lc->thread, WATCHDOG_SIG);
+}
+
+int
+luahost_stopped(const struct lua_core *lc)
+{
+	return lc->stopped;
+}
+
+int
+luahost_armed(const struct lua_core *lc)
+{
+	return lc->armed;
+}
+
+void
+luahost_destroy(struct lua_core *lc)
+{
+	if (lc == NULL)
+		return;
+	luahost_cores[lc->cpu] = NULL;
+	if (lc->L != NULL)
+		lua_close(lc->L);
+	free(lc);
+}
