@@ -118,13 +118,20 @@ mosffi_settimer(mctx_t mctx, int id, int64_t usec, int32_t fn)
 void
 mosffi_script_error(mctx_t mctx, int kind, const char *msg)
 {
-	static const char *const kinds[] = { "callback", "filter", "memory",
-					     "timeout" };
+	static const char *const kinds[] = {
+		"Lua error in a callback", "Lua error in a filter",
+		"Lua heap limit (--lua-mem) reached",
+		"Lua code stopped by the watchdog (--watchdog)",
+	};
 	struct core *c = core_from_mctx(mctx);
 	struct pipe_pkt *k;
 
 	if (c == NULL || kind < 0 || kind > MOSFFI_ERR_TIMEOUT)
 		return;
+	/* However it surfaced (even through a failing error handler), an
+	 * allocation refused by the heap cap is a memory error. */
+	if (msg != NULL && strstr(msg, "not enough memory") != NULL)
+		kind = MOSFFI_ERR_MEMORY;
 	c->st.script_errors++;
 	switch (kind) {
 	case MOSFFI_ERR_RUNTIME:
@@ -146,9 +153,9 @@ mosffi_script_error(mctx_t mctx, int kind, const char *msg)
 		k->err_drop = 1;
 	if (!(c->errs_logged & (1u << kind))) {
 		c->errs_logged |= (uint8_t)(1u << kind);
-		fprintf(stderr, "moonbox: core %d: script error in a %s (later "
-			"ones are only counted in script_errors): %s\n",
-			c->idx, kinds[kind], msg != NULL ? msg : "?");
+		fprintf(stderr, "moonbox: core %d: %s (further ones are only "
+			"counted, in script_errors): %s\n", c->idx, kinds[kind],
+			msg != NULL ? msg : "?");
 	}
 }
 

@@ -265,11 +265,19 @@ local function on_error(e)
     return traceback(tostring(e), 2)
 end
 
+local last_gc = -1
+
 local function report(mctx, kind, msg)
     if type(msg) == "string" and (msg:find("not enough memory", 1, true) or
                                   msg:find("error in error handling", 1, true)) then
         kind = C.MOSFFI_ERR_MEMORY
-        collectgarbage()        -- LuaJIT has no emergency collection
+        -- LuaJIT has no emergency collection: collect here, but not on
+        -- every failure of a script whose live data fills the heap.
+        local now = os.clock()
+        if now - last_gc >= 0.1 then
+            collectgarbage()
+            last_gc = os.clock()
+        end
     end
     C.mosffi_script_error(mctx, kind, tostring(msg))
 end
