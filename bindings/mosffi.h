@@ -167,7 +167,7 @@ typedef void (*mtcp_sighandler_t)(int);
 enum {
 	MOS_NULL = 536870912,
 	MOS_HK_RCV = 1073741824,
-	MOS_HK_SND = -2147483648,
+	MOS_HK_SND = -2147483647 - 1,
 };
 
 enum {

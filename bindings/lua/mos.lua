@@ -271,6 +271,13 @@ local function report(mctx, kind, msg)
     if type(msg) == "string" and (msg:find("not enough memory", 1, true) or
                                   msg:find("error in error handling", 1, true)) then
         kind = C.MOSFFI_ERR_MEMORY
+        -- LuaJIT 2.1.0-beta3 crashes when out-of-memory errors keep being
+        -- raised inside compiled traces: from the first one on, this
+        -- core's script runs interpreted.
+        if jit.status() then
+            jit.off()
+            jit.flush()
+        end
         -- LuaJIT has no emergency collection: collect here, but not on
         -- every failure of a script whose live data fills the heap.
         local now = os.clock()

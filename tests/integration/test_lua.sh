@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# test_lua.sh - the Lua bindings: ABI and layout (tests/lua/test_abi.lua),
+# Lua callbacks see exactly what C callbacks see (the Lua tracer against
+# the C one), script arguments, and failure containment: a runtime error,
+# an error in a filter, an endless loop and a heap blow-up all leave traffic
+# flowing, counted by kind; --on-error=drop drops what failing callbacks
+# concerned; a script that fails to load stops moonbox with exit 1 and
+# file:line.
+. "$(dirname "$0")/lib.sh"
+
+LUA_TESTS="$MB_SRC/tests/lua"
+"$MKPCAP" flows "$TMP/f.pcap" --conns 40 --seed 7 --reorder 0.2 --rexmit 0.2 \
+	--overlap 0.2 --rst 0.3 --wrap 2>/dev/null
+frames=$(pcap_count "$TMP/f.pcap")
+
+step "ABI: layout, constants, functions, errno"
+run_moonbox -r "$TMP/f.pcap" "$LUA_TESTS/test_abi.lua" "$MB_SRC/engine/include" \
+	"$MB_SRC/bindings/mosffi.h" >"$TMP/abi.out"
+grep -q "^abi ok" "$TMP/abi.out" || fail "ABI check did not report"
+
+step "Lua and C callbacks see the same events (1 core: exactly)"
+run_moonbox -r "$TMP/f.pcap" --plugin "$MB_PLUGINS/trace.so" \
+	--plugin-arg "out=$TMP/c1" --plugin-arg peek
+run_moonbox -r "$TMP/f.pcap" "$LUA_TESTS/trace.lua" "$TMP/l1" peek
+cmp "$TMP/c1.0" "$TMP/l1.0" || fail "Lua and C traces differ"
+[ "$(wc -l <"$TMP/c1.0")" -gt 1000 ] || fail "trace too short"
+
+step "2 cores: same per-packet events; same bytes delivered"
+run_moonbox -c 2 -r "$TMP/f.pcap" --plugin "$MB_PLUGINS/trace.so" \
+	--plugin-arg "out=$TMP/c2" --plugin-arg peek
+run_moonbox -c 2 -r "$TMP/f.pcap" "$LUA_TESTS/trace.lua" "$TMP/l2" peek
+for k in 0 1; do
+	# New-data events are grouped by bursts, whose size varies between
+	# runs with a distributor; everything else is fixed by the input.
+	cmp <(grep -v NEW_DATA "$TMP/c2.$k") <(grep -v NEW_DATA "$TMP/l2.$k") ||
+		fail "core $k: traces differ"
+	sum_c=$(sed -n 's/.*peek=//p' "$TMP/c2.$k" | paste -sd+ | bc)
+	sum_l=$(sed -n 's/.*peek=//p' "$TMP/l2.$k" | paste -sd+ | bc)
+	assert_eq "$sum_l" "$sum_c" "core $k: bytes delivered"
+done
+
+step "script arguments"
+cat >"$TMP/args.lua" <<'LUA'
+local mctx, a, b = ...
+assert(a == "one" and b == "two words", "args: " .. tostring(a) .. "," .. tostring(b))
+assert(#mos.args == 2 and mos.args[2] == "two words")
+io.open(os.getenv("MB_OUT"), "w"):write("ok\n")
+LUA
+MB_OUT="$TMP/args.out" run_moonbox -r "$TMP/f.pcap" "$TMP/args.lua" one "two words"
+grep -q ok "$TMP/args.out" || fail "script did not see its arguments"
+
+write_script() {	# write_script NAME BODY: a listener plus BODY
+	printf 'local mctx = ...\nlocal s = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0)\n%s\n' \
+		"$2" >"$TMP/$1.lua"
+}
+write_script runtime 'mos.register_callback(mctx, s, mos.MOS_ON_PKT_IN, mos.MOS_HK_SND, function() error("boom") end)'
+write_script filter 'local ev = mos.define_event(mos.MOS_ON_PKT_IN, function() local x; return x.y end)
+mos.register_callback(mctx, s, ev, mos.MOS_HK_SND, function() end)'
+write_script loop 'local n = 0
+mos.register_callback(mctx, s, mos.MOS_ON_CONN_START, mos.MOS_HK_SND, function()
+  n = n + 1; if n == 3 then while true do end end end)'
+write_script memory 'local t = {}
+mos.register_callback(mctx, s, mos.MOS_ON_PKT_IN, mos.MOS_HK_SND, function()
+  for i = 1, 1e4 do t[#t + 1] = string.rep("x", 1e6) .. i end end)'
+
+for kind in runtime filter loop memory; do
+	step "a $kind error leaves traffic flowing"
+	extra=()
+	[ $kind = loop ] && extra=(--watchdog 300)
+	[ $kind = memory ] && extra=(--lua-mem 64)
+	rc=$(run_status "$TMP/$kind" "$MOONBOX" --no-progress -r "$TMP/f.pcap" \
+		-w "$TMP/$kind.pcap" --stats "$TMP/$kind.json" "${extra[@]}" \
+		"$TMP/$kind.lua")
+	assert_eq "$rc" 0 "$kind: exit status"
+	"$PCAPCMP" "$TMP/f.pcap" "$TMP/$kind.pcap" || fail "$kind: traffic changed"
+	check_conservation "$TMP/$kind.json"
+	[ "$(json_get "$TMP/$kind.json" script_errors)" -gt 0 ] ||
+		fail "$kind: no script error counted"
+	case $kind in
+	runtime) key=script_errors_runtime ;;
+	filter) key=script_errors_filter ;;
+	loop) key=script_errors_timeout ;;
+	memory) key=script_errors_memory ;;
+	esac
+	[ "$(json_get "$TMP/$kind.json" $key)" -gt 0 ] || fail "$kind: $key is 0"
+	# Logged once per kind, with its traceback or reason.
+	[ "$(grep -c "^moonbox: core 0: " "$TMP/$kind.err")" -le 3 ] ||
+		fail "$kind: logged more than once"
+done
+[ "$(json_get "$TMP/runtime.json" script_errors)" = "$frames" ] ||
+	fail "runtime: one error per packet expected"
+grep -q "runtime.lua:3: boom" "$TMP/runtime.err" || fail "runtime: no file:line"
+grep -q "stack traceback" "$TMP/runtime.err" || fail "runtime: no traceback"
+[ "$(json_get "$TMP/loop.json" script_skipped)" -gt 0 ] ||
+	fail "loop: calls after the stop were not counted as skipped"
+
+step "--on-error=drop drops the packets failing callbacks concerned"
+run_moonbox -r "$TMP/f.pcap" -w "$TMP/drop.pcap" --stats "$TMP/drop.json" \
+	--on-error=drop "$TMP/runtime.lua" 2>/dev/null
+assert_eq "$(json_get "$TMP/drop.json" dropped_script_error)" "$frames" \
+	"every packet dropped"
+assert_eq "$(pcap_count "$TMP/drop.pcap")" 0 "output after --on-error=drop"
+check_conservation "$TMP/drop.json"
+
+step "scripts that fail to load stop moonbox (exit 1, file:line)"
+printf 'local x = = 1\n' >"$TMP/syntax.lua"
+rc=$(run_status "$TMP/syntax" "$MOONBOX" --no-progress -r "$TMP/f.pcap" "$TMP/syntax.lua")
+assert_eq "$rc" 1 "syntax error: exit status"
+grep -q "syntax.lua:1:" "$TMP/syntax.err" || fail "syntax error: no file:line"
+printf 'local mctx = ...\nlocal t = nil\nprint(t.x)\n' >"$TMP/loaderr.lua"
+rc=$(run_status "$TMP/loaderr" "$MOONBOX" --no-progress -r "$TMP/f.pcap" "$TMP/loaderr.lua")
+assert_eq "$rc" 1 "error while loading: exit status"
+grep -q "loaderr.lua:3:" "$TMP/loaderr.err" || fail "load error: no file:line"
+printf 'while true do end\n' >"$TMP/loadloop.lua"
+rc=$(run_status "$TMP/loadloop" timeout 60 "$MOONBOX" --no-progress \
+	--watchdog 500 -r "$TMP/f.pcap" "$TMP/loadloop.lua")
+assert_eq "$rc" 1 "endless loop while loading: exit status"
+echo ok
