@@ -160,6 +160,12 @@ mtcp_init(const char *config_file)
 			return -1;
 		}
 		o.max_flows = cf.max_concurrency > 16 ? cf.max_concurrency : 16;
+		if (cf.rmem_size < 64 || cf.rmem_size > (1 << 26)) {
+			fprintf(stderr, "moonbox: %s: rmem_size %d is outside "
+				"64..67108864\n", config_file, cf.rmem_size);
+			errno = EINVAL;
+			return -1;
+		}
 		o.rmem = cf.rmem_size;
 		o.timewait_ms = cf.tcp_tw_interval * 1000;
 		o.timeout_ms = cf.tcp_timeout > 0 ? cf.tcp_timeout * 1000 : 0;
@@ -226,8 +232,8 @@ mtcp_setconf(const struct mtcp_conf *conf)
 		return -1;
 	}
 	if (conf->num_cores < 1 || conf->num_cores > g_rt.max_cores ||
-	    conf->max_concurrency < 16 ||
-	    conf->rcvbuf_size < 64 || conf->tcp_timewait < 0) {
+	    conf->max_concurrency < 16 || conf->rcvbuf_size < 64 ||
+	    conf->rcvbuf_size > (1 << 26) || conf->tcp_timewait < 0) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -386,7 +392,10 @@ GetRSSCPUCore(in_addr_t sip, in_addr_t dip, in_port_t sp, in_port_t dp,
 			rte_be_to_cpu_16(dp),
 		};
 
-		return (int)((rte_softrss(tuple, 3, key) & 127) %
+		/* The default redirection table maps entry i to queue
+		 * i % queues. */
+		return (int)((rte_softrss(tuple, 3, key) %
+			      (g_rt.reta_size ? g_rt.reta_size : 128)) %
 			     (uint32_t)num_queues);
 	}
 	return rt_core_of_hash(rt_sym_hash(sip, dip, sp, dp), num_queues);

@@ -191,9 +191,17 @@ flush_port(struct core *c, uint16_t port)
 		if (sent == s->n)
 			break;
 		if (!g_rt.offline) {
-			rte_pktmbuf_free_bulk(&s->m[sent], s->n - sent);
-			c->st.dropped_tx_full += s->n - sent;
-			c->st.tx_packets -= s->n - sent;
+			for (; sent < s->n; sent++) {
+				struct rte_mbuf *m = s->m[sent];
+
+				if (m->ol_flags & g_rt.gen_flag) {
+					c->st.pkts_sent--;
+				} else {
+					c->st.dropped_tx_full++;
+					c->st.tx_packets--;
+				}
+				rte_pktmbuf_free(m);
+			}
 			break;
 		}
 		rte_pause();
@@ -253,6 +261,7 @@ core_tx_gen(struct core *c, uint16_t port, struct rte_mbuf *m)
 		return;
 	}
 	c->st.pkts_sent++;
+	m->ol_flags |= g_rt.gen_flag;
 	if (c->to_dist != NULL) {
 		m->port = port;
 		s = &c->sink[0];

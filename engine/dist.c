@@ -82,8 +82,11 @@ drain_workers(struct stats *st)
 			 * keeps ports apart without sorting. */
 			while (rte_eth_tx_burst(port, 0, &m, 1) == 0) {
 				if (!g_rt.offline) {
+					/* A generated packet was never received:
+					 * it is not a fate of a received one. */
+					if (!(m->ol_flags & g_rt.gen_flag))
+						st->dropped_tx_full++;
 					rte_pktmbuf_free(m);
-					st->dropped_tx_full++;
 					break;
 				}
 				rte_pause();

@@ -297,6 +297,11 @@ flow_snd(struct core *c)
 	int rex = 0;
 
 	k->where = W_SND;
+	/* The payload's offset in the receiver's stream, for getlastpkt at
+	 * the sender hook (recomputed after it, the headers may change). */
+	k->off = (f->flags & FL_SVR) && (f->h[k->rcv].flags & HF_IRS) ?
+		 fsm_seq_to_off(&f->h[k->rcv], k->g.seq) +
+		 ((k->g.flags & TH_SYN) ? 1 : 0) : 0;
 	f->last_ms = c->pipe.now_ms;
 	f->in_port[k->snd] = k->in_port;
 	memcpy(f->mac[k->snd], k->data, 12);
@@ -461,15 +466,6 @@ queue_new_data(struct core *c, uint32_t fidx, struct flow *f, int side)
 	c->nd[c->nnd++] = (struct nd_ent){ fidx, f->gen, (uint8_t)side };
 }
 
-/* A buffer created once the stream is under way starts where it is (only
- * valid while the buffer is empty). */
-static void
-rb_start_at(struct rb *b, uint64_t off)
-{
-	if (b->ring == NULL && b->nlen == 0 && b->nruns == 0)
-		b->head = off;
-}
-
 static void
 place_payload(struct core *c, struct flow *f, struct pipe_pkt *k)
 {
@@ -493,14 +489,14 @@ place_payload(struct core *c, struct flow *f, struct pipe_pkt *k)
 	if (k->no_store)
 		return;
 	if (f->rb[k->rcv] == NULL) {
-		f->rb[k->rcv] = rb_create(c->rbpool, f->win[k->rcv]);
+		/* The buffer starts where the stream is now (later than 0
+		 * when buffering was switched on mid-stream). */
+		f->rb[k->rcv] = rb_create_at(c->rbpool, f->win[k->rcv],
+					     r->rcv_off);
 		if (f->rb[k->rcv] == NULL) {
 			c->st.reasm_nomem++;
 			return;
 		}
-		/* The buffer starts where the stream is now. */
-		if (r->rcv_off > 0)
-			rb_start_at(f->rb[k->rcv], r->rcv_off);
 	}
 	rb_write(c->rbpool, f->rb[k->rcv], (uint64_t)off, pl, len,
 		 (f->overlap_last >> k->rcv) & 1, &res);

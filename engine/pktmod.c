@@ -397,6 +397,13 @@ mtcp_setlastpkt(mctx_t mctx, int sock, int side, off_t offset, byte *data,
 		errno = EINVAL;
 		return -1;
 	}
+	/* A checksum can only be updated in a header the frame has. */
+	if (((option & MOS_UPDATE_IP_CHKSUM) && region_of(k, MOS_IP_HDR, &r)) ||
+	    ((option & MOS_UPDATE_TCP_CHKSUM) && region_of(k, MOS_TCP_HDR, &r)) ||
+	    region_of(k, which, &r) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (action == MOS_OVERWRITE)
 		ret = overwrite(k, &r, (uint32_t)offset, data, datalen, which);
 	else

@@ -220,6 +220,16 @@ rb_create(struct rb_pool *pool, uint32_t window)
 	return b;
 }
 
+struct rb *
+rb_create_at(struct rb_pool *pool, uint32_t window, uint64_t off)
+{
+	struct rb *b = rb_create(pool, window);
+
+	if (b != NULL)
+		b->head = off;
+	return b;
+}
+
 void
 rb_destroy(struct rb_pool *pool, struct rb *b)
 {

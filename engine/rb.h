@@ -139,6 +139,11 @@ rb_pool_reserved(const struct rb_pool *pool);
 struct rb *
 rb_create(struct rb_pool *pool, uint32_t window);
 
+/* As rb_create, for a stream already under way: head = next = end = off
+ * (a side whose buffering was switched on mid-stream). */
+struct rb *
+rb_create_at(struct rb_pool *pool, uint32_t window, uint64_t off);
+
 /* Return the buffer and its storage to the pool. NULL is a no-op. */
 void
 rb_destroy(struct rb_pool *pool, struct rb *b);

@@ -23,6 +23,7 @@
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "core.h"
 #include "rt.h"
@@ -355,6 +356,16 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 			p->peer = (uint16_t)i;
 	}
 
+	{
+		/* Packets moonbox builds itself are flagged: a full queue
+		 * must not count them against the received ones. */
+		static const struct rte_mbuf_dynflag gen = {
+			.name = "moonbox_generated",
+		};
+		int bit = rte_mbuf_dynflag_register(&gen);
+
+		g_rt.gen_flag = bit >= 0 ? 1ULL << bit : 0;
+	}
 	g_rt.pool = rte_pktmbuf_pool_create("moonbox_pool", mbufs, 256, 0,
 					    RTE_MBUF_DEFAULT_BUF_SIZE,
 					    (int)rte_socket_id());
@@ -427,6 +438,8 @@ port_setup(struct rt_port *p, int nb_q, int rss)
 	if (ret != 0)
 		return ret;
 	rte_eth_promiscuous_enable(p->id);
+	if (g_rt.reta_size == 0)
+		g_rt.reta_size = info.reta_size ? info.reta_size : 128;
 	p->nb_q = (uint16_t)nb_q;
 	return 0;
 }

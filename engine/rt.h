@@ -69,6 +69,8 @@ struct rt {
 	volatile int go;	/* workers may read input */
 	volatile int stop;	/* stop requested (signal, destroy) */
 	char file_prefix[64];
+	uint64_t gen_flag;	/* mbuf flag of packets moonbox generated */
+	uint16_t reta_size;	/* RSS redirection table of the first port */
 };
 
 extern struct rt g_rt;

@@ -19,12 +19,10 @@
 #define STATS_DROPS(X) \
 	X(dropped_by_policy)	/* MOS_DROP from a callback */ \
 	X(dropped_malformed)	/* --drop-malformed */ \
-	X(dropped_nombuf)	/* no packet buffer for a copy or an insert */ \
 	X(dropped_tx_full)	/* output queue full */ \
 	X(dropped_passive)	/* --passive: nothing is transmitted */ \
 	X(dropped_script_error)	/* --on-error=drop after a script error */ \
-	X(dropped_ring_full)	/* distributor ring to a worker full */ \
-	X(dropped_no_port)	/* no output port */
+	X(dropped_ring_full)	/* distributor ring to a worker full */
 
 /* Classifications and engine events. */
 #define STATS_OTHERS(X) \
@@ -37,7 +35,7 @@
 	X(reasm_gap_skipped) X(reasm_nomem) X(seq_remapped) \
 	X(socks_exhausted) X(filters_run) \
 	X(timeouts_idle) X(timeouts_timewait) X(eof_flushed) \
-	X(events_raised) X(callbacks_run) X(script_errors) \
+	X(callbacks_run) X(script_errors) \
 	X(script_errors_runtime) X(script_errors_filter) \
 	X(script_errors_memory) X(script_errors_timeout) \
 	X(script_skipped) X(timers_fired) X(pkts_sent) X(pkts_modified)

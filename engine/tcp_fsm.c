@@ -62,6 +62,24 @@ note_wscale(struct half *s, const struct seg *g)
 	}
 }
 
+static int rst_acceptable(const struct half *r, const struct seg *g);
+
+/* Whether the sender's RST ends the connection at the receiver: only then
+ * does the sender's half close too (a forged RST must fool neither). */
+static int
+rst_believed(const struct half *peer, const struct seg *g)
+{
+	switch (peer->state) {
+	case TCP_LISTEN:
+	case TCP_CLOSED:
+		return 1;
+	case TCP_SYN_SENT:
+		return (g->flags & TH_ACK) && g->ack == peer->snd_nxt;
+	default:
+		return rst_acceptable(peer, g);
+	}
+}
+
 uint32_t
 fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 	 int *syn_rexmit)
@@ -70,11 +88,20 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 
 	*syn_rexmit = 0;
 	if (g->flags & TH_RST)
-		return set_state(s, TCP_CLOSED);
+		return rst_believed(peer, g) ? set_state(s, TCP_CLOSED) : 0;
+	/* The client acknowledges a SYN/ACK that was not captured. */
+	if (s->state == TCP_SYN_SENT && (g->flags & (TH_SYN | TH_ACK)) == TH_ACK &&
+	    !(s->flags & HF_IRS)) {
+		s->irs = g->ack - 1;
+		s->rcv_off = 0;
+		s->flags |= HF_IRS;
+		ev |= set_state(s, TCP_ESTABLISHED);
+	}
 
 	if ((g->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		if (s->state == TCP_LISTEN) {
 			s->iss = g->seq;
+			s->snd_una = g->seq;
 			s->snd_nxt = g->seq + 1;
 			s->flags |= HF_ISS;
 			note_wscale(s, g);
@@ -88,6 +115,7 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 		/* SYN/ACK: the server's ISN. */
 		if (!(s->flags & HF_ISS)) {
 			s->iss = g->seq;
+			s->snd_una = g->seq;
 			s->snd_nxt = g->seq + 1;
 			s->flags |= HF_ISS;
 			note_wscale(s, g);
@@ -180,7 +208,8 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 	if (g->flags & TH_SYN) {
 		/* SYN/ACK arriving at the client. */
 		if (r->state == TCP_SYN_SENT) {
-			if (!(g->flags & TH_ACK) || g->ack != r->snd_nxt)
+			if (!(g->flags & TH_ACK) || !seq_lt(r->iss, g->ack) ||
+			    seq_lt(r->snd_nxt, g->ack))
 				return 0;
 			r->irs = g->seq;
 			r->rcv_off = 0;
@@ -204,6 +233,7 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 				/* The SYN/ACK was not captured: the ACK
 				 * shows the handshake completed. */
 				r->iss = g->ack - 1;
+				r->snd_una = r->iss;
 				r->snd_nxt = g->ack;
 				r->flags |= HF_ISS;
 			}

@@ -15,8 +15,10 @@
  *   FIN_WAIT_1 --recv FIN--> CLOSING          CLOSE_WAIT --send FIN, no ACK of
  *   FIN_WAIT_2 --recv FIN--> TIME_WAIT             peer FIN--> CLOSING
  *   CLOSING --recv ACK of FIN--> TIME_WAIT    LAST_ACK --recv ACK of FIN--> CLOSED
- *   any --send RST--> CLOSED; synchronized --recv RST in window--> CLOSED;
- *   SYN_SENT --recv RST/ACK of SYN--> CLOSED
+ *   any --send RST the receiver believes--> CLOSED;
+ *   synchronized --recv RST in window--> CLOSED;
+ *   SYN_SENT --recv RST/ACK of SYN--> CLOSED;
+ *   SYN_SENT --send ACK (its SYN/ACK was not captured)--> ESTABLISHED
  * (the table is symmetric: either side may close first or both at once).
  *
  * Sequence numbers are 32-bit and compared modulo 2^32; received bytes are

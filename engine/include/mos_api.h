@@ -255,9 +255,9 @@ typedef union monitor_filter *monitor_filter_t;
  * expression means "match everything"; ft == NULL removes all filters.
  * Any libpcap expression is accepted.
  * @return 0; -1 with EACCES (invalid mctx), EBADF (no such socket),
- *         ENOPROTOOPT (not a MOS_SOCK_MONITOR_STREAM or _RAW socket),
+ *         ENOPROTOOPT (not a MOS_SOCK_MONITOR_STREAM or _RAW socket) or
  *         EINVAL (the expression does not compile; the reason is on
- *         stderr) or ENOMEM.
+ *         stderr).
  */
 int
 mtcp_bind_monitor_filter(mctx_t mctx, int sock, monitor_filter_t ft);
@@ -279,8 +279,9 @@ mtcp_register_callback(mctx_t mctx, int sock, event_t event,
 /**
  * Allocate a child event of event that fires only when raised with
  * mtcp_raise_event() during the dispatch of its parent.
- * @return the new event id; MOS_NULL_EVENT with EINVAL (unknown parent)
- *         or ENOSPC (too many user events).
+ * @return the new event id; MOS_NULL_EVENT with EINVAL (unknown parent,
+ *         or nesting deeper than 32 levels), ENOSPC (too many user events)
+ *         or ENOMEM.
  */
 event_t
 mtcp_alloc_event(event_t event);
@@ -398,10 +399,12 @@ mtcp_getpeername(mctx_t mctx, int sock, struct sockaddr *saddr,
  * acknowledgement numbers consistent. Core thread only.
  * @return 0; -1 with EACCES, EPERM, EBADF, ENODATA (no packet for this
  *         socket), EINVAL (invalid option combination, negative offset,
- *         data NULL with datalen > 0, region absent from the packet, range
- *         outside the region, or a length change at MOS_HK_RCV of a segment
- *         that was not received in order) or ENOSPC (no room in the frame
- *         buffer for MOS_INSERT).
+ *         data NULL with datalen > 0, region absent from the packet, a
+ *         checksum flag for a header the frame lacks, range outside the
+ *         region, a length field changed by MOS_OVERWRITE, a length change
+ *         at MOS_HK_RCV of a segment that was not received in order, or a
+ *         datagram reassembled from fragments) or ENOSPC (no room in the
+ *         frame buffer for MOS_INSERT).
  */
 int
 mtcp_setlastpkt(mctx_t mctx, int sock, int side, off_t offset,
@@ -415,7 +418,8 @@ mtcp_setlastpkt(mctx_t mctx, int sock, int side, off_t offset,
  * the flow's packets to that destination leave by. Core thread only.
  * @return 0; -1 with EACCES, EPERM, EBADF, ENODATA (iph or tcph NULL),
  *         EINVAL (pkt NULL, bad header lengths, too long), ENOTCONN (no
- *         output port known) or ENOBUFS (no packet buffer or queue full).
+ *         output port known) or ENOBUFS (no packet buffer). A packet that
+ *         a full output queue then drops is not reported.
  */
 int
 mtcp_sendpkt(mctx_t mctx, int sock, const struct pkt_info *pkt);

@@ -103,8 +103,9 @@ struct app_context
  * @param config_file path of a mos.conf, or NULL to use only the options in
  *        the environment variable MOONBOX_OPTS.
  * @return 0 on success; -1 with errno ENOENT (file missing), EINVAL
- *         (syntax or value error, reported on stderr), EALREADY (called
- *         twice), ENODEV (a port failed to start) or ENOMEM.
+ *         (unreadable file, syntax or value error, no port; reported on
+ *         stderr), EALREADY (called twice) or ENODEV (DPDK or a port
+ *         failed to start).
  */
 int
 mtcp_init(const char *config_file);
@@ -137,13 +138,16 @@ mtcp_core_affinitize(int cpu);
  * does not process packets of offline input until mtcp_app_join() is
  * called, so registrations made between the two calls see every packet.
  * @return the context; NULL with errno EINVAL (cpu out of range), EEXIST
- *         (context already exists), EPERM (mtcp_init() not called) or
- *         ENOMEM.
+ *         (context already exists), EPERM (mtcp_init() not called), ENODEV
+ *         (a port failed to start), EBUSY (no lcore for the core's thread)
+ *         or ENOMEM.
  */
 mctx_t
 mtcp_create_context(int cpu);
 
-/** Stop the context's core, join its thread and free its resources.
+/** Stop the context's core and wait for its thread to finish (from a
+ * signal handler: only ask it to stop). Its memory is freed by
+ * mtcp_destroy().
  * @return 0; -1 with EACCES (invalid mctx) or EPERM (called from the
  *         core's own thread). */
 int
@@ -191,7 +195,8 @@ mtcp_socket(mctx_t mctx, int domain, int type, int protocol);
 /**
  * Close a monitor socket. A listening or raw socket stops receiving events
  * and its flows keep the registrations they inherited; an active socket
- * stops monitoring its flow for this listener (the flow is untouched).
+ * stops monitoring its flow for this listener. When no socket monitors a
+ * flow any more, moonbox stops tracking it (without MOS_ON_CONN_END).
  * @return 0; -1 with EACCES or EBADF.
  */
 int

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# test_man.sh - the manual pages: every function declared in the public
+# headers (mos_api.h, mtcp_api.h, mtcp_util.h, moonbox.h) has its man3 page,
+# found by parsing the headers (cross-checked with the compiler's own list of
+# declarations); every page in man/ renders with groff and man without a
+# single warning; man3 pages have the eight sections of the project's pages
+# and their C examples compile against the headers; references to moonbox's
+# own pages resolve; moonbox.1 has its sections and documents every option
+# that `moonbox --help` prints.
+. "$(dirname "$0")/lib.sh"
+
+: "${MB_SRC:?MB_SRC must name the source directory}"
+MAN="$MB_SRC/man"
+INC="$MB_SRC/engine/include"
+HEADERS="mos_api.h mtcp_api.h mtcp_util.h moonbox.h"
+CC=${CC:-cc}
+
+for tool in groff man "$CC"; do
+	command -v "$tool" >/dev/null || fail "$tool is needed to check the pages"
+done
+
+# Names of the functions a header declares: comments, preprocessor lines
+# and typedefs removed, the text split into statements at ';', '{' and
+# '}'; a statement that ends with "NAME(parameters)" declares NAME. Function
+# pointer members ("(*fn)(...)") do not match, since ')' precedes their list.
+header_functions() {
+	"$PY" -c '
+import re, sys
+t = open(sys.argv[1]).read()
+t = re.sub(r"\\\n", " ", t)
+t = re.sub(r"/\*.*?\*/", " ", t, flags=re.S)
+t = re.sub(r"//[^\n]*", " ", t)
+t = re.sub(r"^[ \t]*#[^\n]*", " ", t, flags=re.M)
+params = r"\((?:[^()]|\([^()]*\))*\)"
+for st in re.split(r"[;{}]", t):
+    st = " ".join(st.split())
+    if st.startswith("typedef"):
+        continue
+    m = re.search(r"([A-Za-z_]\w*)\s*" + params + r"$", st)
+    if m and not re.match(r"(if|while|for|switch|return|sizeof)$",
+                          m.group(1)):
+        print(m.group(1))
+' "$1" || fail "cannot parse $1"
+}
+
+step "functions of the public headers"
+: >"$TMP/funcs"
+for h in $HEADERS; do
+	[ -f "$INC/$h" ] || fail "no header $INC/$h"
+	header_functions "$INC/$h" >>"$TMP/funcs"
+done
+sort -u "$TMP/funcs" -o "$TMP/funcs"
+n=$(wc -l <"$TMP/funcs")
+[ "$n" -ge 10 ] || fail "only $n functions found in the headers"
+
+# The compiler lists every declaration it saw, with the file it is in:
+# anything the parser above missed or invented shows up here.
+for h in $HEADERS; do
+	echo "#include <$h>"
+done >"$TMP/all.c"
+"$CC" -fsyntax-only -aux-info "$TMP/aux" -I"$INC" "$TMP/all.c" ||
+	fail "the public headers do not compile"
+grep -E "^/\* $INC/[a-z_]+\.h:" "$TMP/aux" >"$TMP/aux_decls" ||
+	fail "the compiler saw no declaration in the headers"
+# "/* FILE:LINE:NC */ extern TYPE NAME (PARAMS);": NAME is the word before
+# the first '('.
+sed -E -e 's|^/\*[^*]*\*/ *||' \
+	-e 's/^([^(]*[ *])?([A-Za-z_][A-Za-z0-9_]*) \(.*/\2/' \
+	"$TMP/aux_decls" | sort -u >"$TMP/aux_funcs"
+diff "$TMP/aux_funcs" "$TMP/funcs" >"$TMP/funcs.diff" ||
+	fail "header parsing disagrees with the compiler: $(cat "$TMP/funcs.diff")"
+
+missing=""
+while read -r f; do
+	page="$MAN/man3/$f.3"
+	if [ ! -f "$page" ]; then
+		missing="$missing $f"
+		continue
+	fi
+	# The page's NAME line names the function.
+	name=$(sed -n '/^\.SH NAME/{n;p;}' "$page")
+	[[ " $name" =~ [\ ,]$f[\ ,] ]] || fail "$page: NAME does not name $f"
+done <"$TMP/funcs"
+[ -z "$missing" ] || fail "functions without a man3 page:$missing"
+echo "$n functions, $n pages"
+
+step "every page renders without warnings"
+pages=$(find "$MAN" -name '*.[1-9]' | sort)
+[ -n "$pages" ] || fail "no pages under $MAN"
+for p in $pages; do
+	groff -man -ww -z "$p" 2>"$TMP/groff.err" ||
+		fail "$p: groff failed: $(cat "$TMP/groff.err")"
+	[ ! -s "$TMP/groff.err" ] ||
+		fail "$p: groff warnings: $(head -5 "$TMP/groff.err")"
+	MANWIDTH=80 man -l --warnings=w "$p" >"$TMP/man.out" 2>"$TMP/man.err" ||
+		fail "$p: man -l failed: $(cat "$TMP/man.err")"
+	[ ! -s "$TMP/man.err" ] ||
+		fail "$p: man warnings: $(head -5 "$TMP/man.err")"
+	[ -s "$TMP/man.out" ] || fail "$p: man -l printed nothing"
+done
+
+# has_sections PAGE SECTION...: the page has a .SH for each SECTION.
+has_sections() {
+	local page=$1 s
+
+	shift
+	for s in "$@"; do
+		grep -qE "^\.SH +\"?$s\"? *$" "$page" ||
+			fail "$page: no section $s"
+	done
+}
+
+step "man3 pages have their eight sections"
+for p in "$MAN"/man3/*.3; do
+	has_sections "$p" NAME SYNOPSIS DESCRIPTION "RETURN VALUE" ERRORS \
+		EXAMPLES COMPATIBILITY "SEE ALSO"
+done
+
+step "C examples of the man3 pages compile"
+nex=0
+for p in "$MAN"/man3/*.3; do
+	# Pages of the C API (their synopsis includes a header).
+	syn=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$p")
+	case "$syn" in
+	*'#include <'*) ;;
+	*) continue ;;
+	esac
+	base=$(basename "$p" .3)
+	mkdir -p "$TMP/ex/$base"
+	awk -v out="$TMP/ex/$base/ex" '
+		/^\.SH/ { inex = ($0 ~ /^\.SH +"?EXAMPLES"?/); next }
+		inex && /^\.EX/ { n++; code = 1; next }
+		inex && /^\.EE/ { code = 0; next }
+		code { print > (out n ".c") }
+	' "$p"
+	set -- "$TMP/ex/$base"/ex*.c
+	[ -f "$1" ] || fail "$p: no C example in EXAMPLES"
+	for c in "$@"; do
+		# roff escapes back to C: \- is '-', \e is a backslash.
+		sed -i -e 's/\\-/-/g' -e 's/\\(aq/'"'"'/g' -e 's/\\&//g' \
+			-e 's/\\e/\\/g' "$c"
+		"$CC" -fsyntax-only -std=gnu11 -Wall -Wextra \
+			-Wno-unused-parameter -Werror -I"$INC" -x c "$c" \
+			2>"$TMP/cc.err" ||
+			fail "$p: example $(basename "$c") does not compile:" \
+				"$(head -5 "$TMP/cc.err")"
+		nex=$((nex + 1))
+	done
+done
+echo "$nex examples compiled"
+
+step "references to moonbox's own pages resolve"
+for p in $pages; do
+	grep -oE '^\.BR +[A-Za-z_.]+ +\([135]\)' "$p" >"$TMP/refs" || true
+	sed -E 's/^\.BR +([^ ]+) +\(([135])\)/\1 \2/' "$TMP/refs" >"$TMP/refs2"
+	while read -r name sec; do
+		# This project's pages; mos(3), the Lua module's page, is
+		# written separately and checked once it exists.
+		case "$name" in
+		mos) [ -f "$MAN/man3/mos.3" ] || continue ;;
+		mtcp_*|mos_*|moonbox_*|GetRSSCPUCore|pkt_info|moonbox|mos.conf) ;;
+		*) continue ;;
+		esac
+		[ -f "$MAN/man$sec/$name.$sec" ] ||
+			fail "$p refers to $name($sec), which has no page"
+	done <"$TMP/refs2"
+done
+
+step "moonbox.1: sections and every option of --help"
+M1="$MAN/man1/moonbox.1"
+[ -f "$M1" ] || fail "no $M1"
+has_sections "$M1" NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES \
+	"SEE ALSO"
+"$MOONBOX" --help >"$TMP/help" 2>&1 || fail "moonbox --help failed"
+# The OPTIONS section as plain text: roff minus signs and font changes
+# removed, so "\fB\-\-port\fR" reads "--port".
+awk '/^\.SH/ { opt = ($0 ~ /^\.SH +"?OPTIONS"?/); next } opt' "$M1" |
+	sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\f(..//g' -e 's/\\&//g' \
+		-e 's/\\c//g' >"$TMP/options.txt"
+grep -oE '(^|[ ,[])(--[a-z][a-z0-9-]*|-[a-zA-Z])\b' "$TMP/help" |
+	sed -E 's/^[ ,[]//' | sort -u >"$TMP/help_opts"
+nopt=$(wc -l <"$TMP/help_opts")
+[ "$nopt" -ge 10 ] || fail "only $nopt options found in moonbox --help"
+while read -r o; do
+	grep -qE -- "(^|[^a-zA-Z0-9-])$o([^a-zA-Z0-9-]|$)" "$TMP/options.txt" ||
+		fail "moonbox --help has $o, moonbox.1's OPTIONS does not"
+done <"$TMP/help_opts"
+echo "$nopt options documented"
+echo "ok"

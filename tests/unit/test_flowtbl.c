@@ -1,0 +1,326 @@
+/*
+ * test_flowtbl.c - unit tests of the per-core flow table
+ * (engine/flowtbl.c and flow_key in flow.h): the symmetric key and hash,
+ * keys added, found in both directions and deleted, the slot pool
+ * (exhaustion, release, reuse with a new generation), and the LRU and
+ * time-wait lists threaded through the flows.
+ *
+ * Needs EAL (rte_hash), started once with test_eal_init().
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flow.h"
+#include "rt.h"
+#include "testutil.h"
+
+/* Each table gets its own core number: rte_hash names must differ. */
+static int tbl_no;
+
+static void
+tbl_init(struct flowtbl *t, uint32_t cap)
+{
+	assert_int_equal(flowtbl_init(t, cap, 100 + tbl_no++), 0);
+	assert_int_equal(flowtbl_active(t), 0);
+	assert_int_equal(t->lru_head, FLOW_NONE);
+	assert_int_equal(t->tw_head, FLOW_NONE);
+}
+
+static uint32_t
+ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a.s_addr;
+}
+
+static int
+key_eq(struct fkey a, struct fkey b)
+{
+	return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* -- Keys ----------------------------------------------------------------- */
+
+static void
+test_key_symmetric(void **state)
+{
+	uint32_t a = ip("10.0.0.1"), b = ip("10.0.0.2"), c = ip("192.168.1.1");
+	uint16_t p1 = htons(1234), p2 = htons(80), p3 = htons(443);
+
+	(void)state;
+	assert_true(key_eq(flow_key(a, b, p1, p2), flow_key(b, a, p2, p1)));
+	assert_true(key_eq(flow_key(c, a, p3, p1), flow_key(a, c, p1, p3)));
+	/* Same address both ends: ports decide, still symmetric. */
+	assert_true(key_eq(flow_key(a, a, p1, p2), flow_key(a, a, p2, p1)));
+	assert_true(key_eq(flow_key(a, a, p1, p1), flow_key(a, a, p1, p1)));
+	/* Different tuples differ. */
+	assert_false(key_eq(flow_key(a, b, p1, p2), flow_key(a, b, p2, p1)));
+	assert_false(key_eq(flow_key(a, b, p1, p2), flow_key(a, c, p1, p2)));
+	assert_false(key_eq(flow_key(a, b, p1, p2), flow_key(a, b, p1, p3)));
+	assert_false(key_eq(flow_key(a, a, p1, p2), flow_key(a, a, p1, p3)));
+	/* The hash too. */
+	assert_int_equal(rt_sym_hash(a, b, p1, p2), rt_sym_hash(b, a, p2, p1));
+	assert_int_equal(rt_sym_hash(a, a, p1, p2), rt_sym_hash(a, a, p2, p1));
+	assert_int_not_equal(rt_sym_hash(a, b, p1, p2),
+			     rt_sym_hash(a, b, p2, p1));
+}
+
+static void
+test_add_lookup_del(void **state)
+{
+	struct flowtbl t;
+	uint32_t a = ip("10.1.0.7"), b = ip("10.2.0.1"), n = ip("198.51.100.9");
+	uint16_t pa = htons(40000), pb = htons(80), pn = htons(61000);
+	struct fkey k1 = flow_key(a, b, pa, pb), k1r = flow_key(b, a, pb, pa);
+	struct fkey k2 = flow_key(n, b, pn, pb);
+	uint32_t h1 = rt_sym_hash(a, b, pa, pb), h2 = rt_sym_hash(n, b, pn, pb);
+	uint32_t f, g;
+
+	(void)state;
+	tbl_init(&t, 16);
+	assert_int_equal(flowtbl_lookup(&t, &k1, h1), FLOW_NONE);
+	f = flowtbl_alloc(&t);
+	g = flowtbl_alloc(&t);
+	assert_int_not_equal(f, FLOW_NONE);
+	assert_int_not_equal(g, f);
+	assert_int_equal(flowtbl_add_key(&t, &k1, h1, f), 0);
+	assert_int_equal(flowtbl_lookup(&t, &k1, h1), f);
+	/* The reply direction finds the same flow. */
+	assert_int_equal(flowtbl_lookup(&t, &k1r,
+					rt_sym_hash(b, a, pb, pa)), f);
+	/* A second key (a NAT's rewritten tuple) for the same flow. */
+	assert_int_equal(flowtbl_add_key(&t, &k2, h2, f), 0);
+	assert_int_equal(flowtbl_lookup(&t, &k2, h2), f);
+	assert_int_equal(flowtbl_lookup(&t, &k1, h1), f);
+	/* Another flow's key. */
+	k2.lo_port ^= 1;
+	h2 = rt_sym_hash(k2.lo_ip, k2.hi_ip, k2.lo_port, k2.hi_port);
+	assert_int_equal(flowtbl_lookup(&t, &k2, h2), FLOW_NONE);
+	assert_int_equal(flowtbl_add_key(&t, &k2, h2, g), 0);
+	assert_int_equal(flowtbl_lookup(&t, &k2, h2), g);
+	/* Adding a key again updates its flow. */
+	assert_int_equal(flowtbl_add_key(&t, &k2, h2, f), 0);
+	assert_int_equal(flowtbl_lookup(&t, &k2, h2), f);
+
+	flowtbl_del_key(&t, &k1, h1);
+	assert_int_equal(flowtbl_lookup(&t, &k1, h1), FLOW_NONE);
+	assert_int_equal(flowtbl_lookup(&t, &k2, h2), f);
+	flowtbl_del_key(&t, &k1, h1);	/* deleting twice is harmless */
+	flowtbl_del_key(&t, &k2, h2);
+	assert_int_equal(flowtbl_lookup(&t, &k2, h2), FLOW_NONE);
+	flowtbl_destroy(&t);
+}
+
+/* -- Slots ---------------------------------------------------------------- */
+
+static void
+test_capacity(void **state)
+{
+	struct flowtbl t;
+	uint32_t idx[8], i, j, again, gen;
+	struct fkey k;
+
+	(void)state;
+	tbl_init(&t, 8);
+	for (i = 0; i < 8; i++) {
+		idx[i] = flowtbl_alloc(&t);
+		assert_true(idx[i] < 8);
+		for (j = 0; j < i; j++)
+			assert_int_not_equal(idx[i], idx[j]);
+		assert_int_equal(t.f[idx[i]].prev, FLOW_NONE);
+		assert_int_equal(t.f[idx[i]].next, FLOW_NONE);
+		assert_int_equal(t.f[idx[i]].list, FLIST_NONE);
+		assert_int_equal(flowtbl_active(&t), i + 1);
+	}
+	assert_int_equal(flowtbl_alloc(&t), FLOW_NONE);
+	assert_int_equal(flowtbl_alloc(&t), FLOW_NONE);
+	assert_int_equal(flowtbl_active(&t), 8);
+
+	/* The hash holds two keys per slot. */
+	for (i = 0; i < 16; i++) {
+		k = flow_key(htonl(0x0a000000u + i), htonl(0x0b000000u),
+			     htons(1000), htons(80));
+		assert_int_equal(flowtbl_add_key(&t, &k,
+			rt_sym_hash(k.lo_ip, k.hi_ip, k.lo_port, k.hi_port),
+			idx[i % 8]), 0);
+	}
+	for (i = 0; i < 16; i++) {
+		k = flow_key(htonl(0x0a000000u + i), htonl(0x0b000000u),
+			     htons(1000), htons(80));
+		assert_int_equal(flowtbl_lookup(&t, &k,
+			rt_sym_hash(k.lo_ip, k.hi_ip, k.lo_port, k.hi_port)),
+			idx[i % 8]);
+	}
+
+	/* Release and reuse: the slot comes back zeroed, one generation
+	 * later. */
+	gen = t.f[idx[3]].gen;
+	t.f[idx[3]].flags = FL_SVR | FL_ADJ;
+	t.f[idx[3]].nsocks = 3;
+	t.f[idx[3]].last_ms = 12345;
+	t.f[idx[3]].h[MOS_SIDE_CLI].state = TCP_ESTABLISHED;
+	flowtbl_release(&t, idx[3]);
+	assert_int_equal(t.f[idx[3]].gen, gen + 1);
+	assert_int_equal(flowtbl_active(&t), 7);
+	again = flowtbl_alloc(&t);
+	assert_int_equal(again, idx[3]);
+	assert_int_equal(t.f[again].gen, gen + 1);
+	assert_int_equal(t.f[again].flags, 0);
+	assert_int_equal(t.f[again].nsocks, 0);
+	assert_int_equal(t.f[again].last_ms, 0);
+	assert_int_equal(t.f[again].h[MOS_SIDE_CLI].state, 0);
+	assert_int_equal(flowtbl_alloc(&t), FLOW_NONE);
+
+	/* Several released slots are all reused before failing again. */
+	flowtbl_release(&t, idx[0]);
+	flowtbl_release(&t, idx[7]);
+	flowtbl_release(&t, again);
+	assert_int_equal(t.f[again].gen, gen + 2);
+	assert_int_equal(flowtbl_active(&t), 5);
+	for (i = 0; i < 3; i++) {
+		uint32_t x = flowtbl_alloc(&t);
+
+		assert_true(x == idx[0] || x == idx[7] || x == again);
+	}
+	assert_int_equal(flowtbl_alloc(&t), FLOW_NONE);
+	assert_int_equal(flowtbl_active(&t), 8);
+	assert_int_equal(t.f[again].gen, gen + 2);
+	flowtbl_destroy(&t);
+}
+
+/* -- Lists ---------------------------------------------------------------- */
+
+/* The list is exactly `want` (head to tail), consistent both ways. */
+static void
+expect_list(const struct flowtbl *t, int list, const uint32_t *want, int n)
+{
+	uint32_t head = list == FLIST_LRU ? t->lru_head : t->tw_head;
+	uint32_t tail = list == FLIST_LRU ? t->lru_tail : t->tw_tail;
+	uint32_t i, prev = FLOW_NONE;
+	int k = 0;
+
+	for (i = head; i != FLOW_NONE; i = t->f[i].next) {
+		assert_true(k < n);
+		assert_int_equal(i, want[k]);
+		assert_int_equal(t->f[i].prev, prev);
+		assert_int_equal(t->f[i].list, list);
+		prev = i;
+		k++;
+	}
+	assert_int_equal(k, n);
+	assert_int_equal(tail, n > 0 ? want[n - 1] : FLOW_NONE);
+}
+
+#define LIST(t, l, ...) do {						\
+	const uint32_t w_[] = { __VA_ARGS__ };				\
+	expect_list((t), (l), w_, (int)(sizeof(w_) / sizeof(w_[0])));	\
+} while (0)
+#define EMPTY(t, l)	expect_list((t), (l), NULL, 0)
+
+static void
+test_lists(void **state)
+{
+	struct flowtbl t;
+	uint32_t f[6], i;
+
+	(void)state;
+	tbl_init(&t, 8);
+	for (i = 0; i < 6; i++)
+		f[i] = flowtbl_alloc(&t);
+	EMPTY(&t, FLIST_LRU);
+	EMPTY(&t, FLIST_TW);
+	for (i = 0; i < 5; i++)
+		flowtbl_list_tail(&t, f[i], FLIST_LRU);
+	LIST(&t, FLIST_LRU, f[0], f[1], f[2], f[3], f[4]);
+
+	/* Activity moves a flow to the tail. */
+	flowtbl_list_tail(&t, f[2], FLIST_LRU);
+	LIST(&t, FLIST_LRU, f[0], f[1], f[3], f[4], f[2]);
+	flowtbl_list_tail(&t, f[0], FLIST_LRU);
+	LIST(&t, FLIST_LRU, f[1], f[3], f[4], f[2], f[0]);
+	flowtbl_list_tail(&t, f[0], FLIST_LRU);	/* already last */
+	LIST(&t, FLIST_LRU, f[1], f[3], f[4], f[2], f[0]);
+
+	/* Removal from the middle, the head, the tail. */
+	flowtbl_list_remove(&t, f[4]);
+	LIST(&t, FLIST_LRU, f[1], f[3], f[2], f[0]);
+	assert_int_equal(t.f[f[4]].list, FLIST_NONE);
+	assert_int_equal(t.f[f[4]].prev, FLOW_NONE);
+	assert_int_equal(t.f[f[4]].next, FLOW_NONE);
+	flowtbl_list_remove(&t, f[4]);		/* not on a list */
+	LIST(&t, FLIST_LRU, f[1], f[3], f[2], f[0]);
+	flowtbl_list_remove(&t, f[1]);
+	LIST(&t, FLIST_LRU, f[3], f[2], f[0]);
+	flowtbl_list_remove(&t, f[0]);
+	LIST(&t, FLIST_LRU, f[3], f[2]);
+
+	/* To the time-wait list: off the LRU list. */
+	flowtbl_list_tail(&t, f[2], FLIST_TW);
+	LIST(&t, FLIST_LRU, f[3]);
+	LIST(&t, FLIST_TW, f[2]);
+	flowtbl_list_tail(&t, f[3], FLIST_TW);
+	EMPTY(&t, FLIST_LRU);
+	LIST(&t, FLIST_TW, f[2], f[3]);
+	flowtbl_list_tail(&t, f[5], FLIST_TW);
+	flowtbl_list_tail(&t, f[1], FLIST_LRU);
+	flowtbl_list_tail(&t, f[4], FLIST_LRU);
+	LIST(&t, FLIST_TW, f[2], f[3], f[5]);
+	LIST(&t, FLIST_LRU, f[1], f[4]);
+	/* Restarting the wait of a time-wait flow. */
+	flowtbl_list_tail(&t, f[2], FLIST_TW);
+	LIST(&t, FLIST_TW, f[3], f[5], f[2]);
+	/* The last flow of a list, which is also its head. */
+	flowtbl_list_tail(&t, f[1], FLIST_TW);
+	LIST(&t, FLIST_LRU, f[4]);
+	flowtbl_list_remove(&t, f[4]);
+	EMPTY(&t, FLIST_LRU);
+	LIST(&t, FLIST_TW, f[3], f[5], f[2], f[1]);
+
+	/* Releasing a flow takes it off its list. */
+	assert_int_equal(flowtbl_active(&t), 6);
+	flowtbl_release(&t, f[5]);
+	LIST(&t, FLIST_TW, f[3], f[2], f[1]);
+	assert_int_equal(flowtbl_active(&t), 5);
+	flowtbl_release(&t, f[3]);
+	flowtbl_release(&t, f[1]);
+	LIST(&t, FLIST_TW, f[2]);
+	assert_int_equal(flowtbl_active(&t), 3);
+	/* A reused slot starts on no list. */
+	i = flowtbl_alloc(&t);
+	assert_true(i == f[1] || i == f[3] || i == f[5]);
+	assert_int_equal(t.f[i].list, FLIST_NONE);
+	flowtbl_list_tail(&t, i, FLIST_LRU);
+	LIST(&t, FLIST_LRU, i);
+	LIST(&t, FLIST_TW, f[2]);
+	assert_int_equal(flowtbl_active(&t), 4);
+	flowtbl_destroy(&t);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return test_eal_init("test_flowtbl", NULL, NULL) < 0 ? -1 : 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_symmetric),
+		cmocka_unit_test(test_add_lookup_del),
+		cmocka_unit_test(test_capacity),
+		cmocka_unit_test(test_lists),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
