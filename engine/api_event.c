@@ -67,6 +67,8 @@ api_register(struct core *c, int sock, event_t ev, int hook_point,
 	/* On an active socket this changes only its flow's copy; on a
 	 * listener, the flows created from now on. */
 	ret = evtree_set(&s->tree, hk, ev, cb);
+	if (ret == 0 && s->type == MOS_SOCK_MONITOR_STREAM_ACTIVE)
+		flow_update_want(c, &c->ft.f[s->flow]);
 	api_unlock(c);
 	if (ret < 0) {
 		errno = -ret;

@@ -202,7 +202,7 @@ mtcp_init(const char *config_file)
 int
 mtcp_getconf(struct mtcp_conf *conf)
 {
-	if (conf == NULL || !g_rt.eal_ready) {
+	if (conf == NULL || !rt_usable()) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -223,7 +223,7 @@ mtcp_getconf(struct mtcp_conf *conf)
 int
 mtcp_setconf(const struct mtcp_conf *conf)
 {
-	if (conf == NULL || !g_rt.eal_ready) {
+	if (conf == NULL || !rt_usable()) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -268,20 +268,22 @@ mtcp_create_context(int cpu)
 {
 	struct core *c;
 
-	if (!g_rt.eal_ready) {
+	int n;
+
+	if (!rt_usable()) {
 		errno = EPERM;
 		return NULL;
 	}
-	if (!g_rt.started) {
-		int n = g_api.inited ? g_api.num_cores : g_rt.opts.cores;
-
-		if (rt_start(n) != 0)
-			return NULL;
-	}
-	if (cpu < 0 || cpu >= g_rt.nb_cores) {
+	/* The core count is fixed by the first context: check against it
+	 * before starting anything, so a bad cpu changes nothing. */
+	n = g_rt.started ? g_rt.nb_cores :
+	    (g_api.inited ? g_api.num_cores : g_rt.opts.cores);
+	if (cpu < 0 || cpu >= n) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (!g_rt.started && rt_start(n) != 0)
+		return NULL;
 	c = core_create(cpu, NULL, NULL);
 	if (c == NULL)
 		return NULL;

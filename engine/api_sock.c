@@ -176,6 +176,7 @@ api_flow_refresh(struct core *c, uint32_t fidx)
 		}
 	}
 	f->buf = buf;
+	flow_update_want(c, f);
 	if ((f->mgmt & SIDES) == 0 && !(f->flags & FL_DESTROY)) {
 		f->flags |= FL_DESTROY;
 		if (c->nkill < RTE_DIM(c->kill))

@@ -88,7 +88,8 @@ struct core {
 	filter_arg_t noarg;		/* arg of built-in events */
 	uint16_t nkill;			/* flows to destroy when possible */
 	struct nd_ent kill[64];
-	uint8_t frame_copy[16384];	/* mtcp_getlastpkt's copy */
+	/* mtcp_getlastpkt's copy (the frame starts 2 bytes in) */
+	uint8_t frame_copy[16386] __rte_aligned(64);
 
 	struct stats st;
 

@@ -205,6 +205,12 @@ mbx_write_stats(const char *path)
 	return rt_write_stats(path);
 }
 
+void
+mbx_set_run_seconds(double s)
+{
+	g_rt.run_seconds = s;
+}
+
 int
 mbx_num_cores(void)
 {

@@ -52,6 +52,8 @@ void mbx_wait(void);
 /* Sum of all counters so far (racy while running: for progress only). */
 void mbx_totals(struct stats *total);
 int mbx_write_stats(const char *path);
+/* Record how long the cores ran (written as run_seconds). */
+void mbx_set_run_seconds(double s);
 int mbx_num_cores(void);
 mctx_t mbx_mctx(int core);
 void mbx_cleanup(void);

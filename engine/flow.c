@@ -21,6 +21,7 @@
 #include "sock.h"
 
 #define SIDES	((1u << MOS_SIDE_CLI) | (1u << MOS_SIDE_SVR))
+#define FLOW_LRU_SLACK_MS	250
 
 static inline uint32_t
 rd32(const uint8_t *p)
@@ -96,13 +97,34 @@ flow_socks(struct core *c, const struct flow *f, int forward, uint32_t *out)
 	return (int)n;
 }
 
+void
+flow_update_want(struct core *c, struct flow *f)
+{
+	uint32_t s;
+	int h;
+
+	for (h = 0; h < HK__COUNT; h++)
+		f->want[h] = 0;
+	for (s = f->sock_head; s != SOCK_NONE; s = c->socks.s[s].next)
+		for (h = 0; h < HK__COUNT; h++)
+			f->want[h] |= c->socks.s[s].tree->mask[h];
+}
+
 static void
 add_flow_jobs(struct core *c, const struct flow *f, int forward, int hook,
 	      int side, uint32_t raised)
 {
 	uint32_t socks[SOCK_MAX_PASSIVE];
-	int i, n = flow_socks(c, f, forward, socks);
+	int i, n;
 
+	/* Most packets raise nothing any socket of the flow listens to. */
+	if (!(f->want[hook] & raised))
+		return;
+	if (f->nsocks == 1) {
+		disp_add(c, f->sock_head, hook, side, raised);
+		return;
+	}
+	n = flow_socks(c, f, forward, socks);
 	for (i = 0; i < n; i++)
 		disp_add(c, socks[i], hook, side, raised);
 }
@@ -188,6 +210,8 @@ create_flow(struct core *c, struct pipe_pkt *k, const struct fkey *key)
 		last = s;
 		f->nsocks++;
 	}
+	flow_update_want(c, f);
+	f->lru_ms = f->last_ms;
 	flowtbl_list_tail(&c->ft, idx, FLIST_LRU);
 	c->st.flows_created++;
 	return idx;
@@ -305,8 +329,13 @@ flow_snd(struct core *c)
 	f->last_ms = c->pipe.now_ms;
 	f->in_port[k->snd] = k->in_port;
 	memcpy(f->mac[k->snd], k->data, 12);
-	if (f->list == FLIST_LRU)
+	/* The LRU order is kept to within FLOW_LRU_SLACK_MS: moving a busy
+	 * flow on every packet costs more than it tells; the expiry scan
+	 * corrects the order where it matters (flow_expired). */
+	if (f->list == FLIST_LRU && f->last_ms - f->lru_ms >= FLOW_LRU_SLACK_MS) {
+		f->lru_ms = f->last_ms;
 		flowtbl_list_tail(&c->ft, k->fidx, FLIST_LRU);
+	}
 	if (!(f->mgmt & (1u << k->snd)))
 		return;
 	ev = fsm_send(&f->h[k->snd], &f->h[k->rcv], &k->g, &rex);
@@ -358,7 +387,8 @@ data_overlap(const struct flow *f, const struct pipe_pkt *k)
 
 	if (k->off < (int64_t)r->rcv_off)
 		return 1;
-	if (f->rb[k->rcv] == NULL)
+	/* Beyond everything buffered: nothing to overlap. */
+	if (f->rb[k->rcv] == NULL || (uint64_t)k->off >= rb_end(f->rb[k->rcv]))
 		return 0;
 	rb_plan(f->rb[k->rcv], (uint64_t)k->off, k->g.len, &plan);
 	return plan.overlap;
@@ -375,7 +405,8 @@ flow_after_snd(struct core *c)
 		create_server_half(c, f, k);
 	/* Callbacks at the sender hook may have rewritten the headers; the
 	 * receiver must see the packet as it will leave. */
-	flow_read_seg(k);
+	if (k->modified)
+		flow_read_seg(k);
 	if (f->flags & FL_ADJ)
 		flow_seq_remap(c, f, k);
 	k->data_rexmit = 0;
@@ -436,6 +467,11 @@ flow_rcv_check(struct core *c)
 		return;
 	}
 	if (f->rb[k->rcv] == NULL)
+		return;
+	/* Within the window and beyond the in-order data: nothing leaves. */
+	if (k->off >= (int64_t)rb_next(f->rb[k->rcv]) &&
+	    (uint64_t)k->off + k->g.len <= rb_head(f->rb[k->rcv]) +
+	    rb_window(f->rb[k->rcv]) && f->rb[k->rcv]->nruns == 0)
 		return;
 	rb_plan(f->rb[k->rcv], (uint64_t)(k->off > 0 ? k->off : 0),
 		k->g.len - (uint32_t)(k->off < 0 ? -k->off : 0), &plan);
@@ -674,8 +710,16 @@ flow_expired(struct core *c, int *idle)
 		c->st.timeouts_timewait++;
 		return t->tw_head;
 	}
-	if (g_rt.cfg.timeout_ms > 0 && t->lru_head != FLOW_NONE &&
-	    now - t->f[t->lru_head].last_ms >= (uint64_t)g_rt.cfg.timeout_ms) {
+	while (g_rt.cfg.timeout_ms > 0 && t->lru_head != FLOW_NONE &&
+	       now - t->f[t->lru_head].lru_ms >= (uint64_t)g_rt.cfg.timeout_ms) {
+		struct flow *f = &t->f[t->lru_head];
+
+		if (now - f->last_ms < (uint64_t)g_rt.cfg.timeout_ms) {
+			/* Active since it last moved: move it now. */
+			f->lru_ms = f->last_ms;
+			flowtbl_list_tail(t, t->lru_head, FLIST_LRU);
+			continue;
+		}
 		*idle = 1;
 		c->st.timeouts_idle++;
 		return t->lru_head;

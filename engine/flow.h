@@ -53,6 +53,9 @@ struct flow {
 	uint16_t port2[2];
 	uint32_t gen;		/* bumped when the slot is freed */
 	uint32_t sock_head;	/* active sockets, listener order */
+	uint32_t want[3];	/* events some socket has callbacks for, per
+				   hook (HK_*): others queue no jobs */
+	uint64_t lru_ms;	/* last_ms when last moved in its list */
 	uint32_t prev, next;	/* LRU or time-wait list */
 	uint64_t last_ms;	/* time of the last packet */
 	uint8_t flags;		/* FL_* */
@@ -139,6 +142,9 @@ flowtbl_active(const struct flowtbl *t)
 
 struct core;
 struct pipe_pkt;
+
+/* Recompute flow.want from its sockets' callback trees. */
+void flow_update_want(struct core *c, struct flow *f);
 
 /* A pending MOS_ON_CONN_NEW_DATA for one side of a flow. */
 struct nd_ent {

@@ -18,7 +18,7 @@ enum {
 	O_PORT = 256, O_PASSIVE, O_EAL, O_STATS, O_DROP_MALFORMED, O_VERSION,
 	O_MBUFS, O_IPFRAG, O_MAX_FLOWS, O_RMEM, O_OVERLAP, O_TIMEWAIT,
 	O_TIMEOUT, O_NO_EOF_FLUSH, O_CLOCK, O_PLUGIN, O_PLUGIN_ARG,
-	O_ON_ERROR, O_LUA_MEM, O_WATCHDOG, O_PROGRESS, O_NO_PROGRESS,
+	O_ON_ERROR, O_LUA_MEM, O_WATCHDOG, O_PROGRESS, O_NO_PROGRESS, O_TIME,
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +46,7 @@ static const struct option long_opts[] = {
 	{ "watchdog", required_argument, NULL, O_WATCHDOG },
 	{ "progress", no_argument, NULL, O_PROGRESS },
 	{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+	{ "time", required_argument, NULL, O_TIME },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -113,6 +114,7 @@ opts_usage(FILE *f, const char *prog)
 "      --stats FILE       write counters as JSON at exit\n"
 "      --progress         show progress on stderr (default: if a terminal)\n"
 "      --no-progress      never show progress\n"
+"      --time SEC         stop after SEC seconds (as on SIGINT)\n"
 "  -v, --verbose          more log output (repeat for DPDK's own)\n"
 "  -h, --help             this text\n"
 "      --version          print the version\n"
@@ -246,6 +248,8 @@ apply(struct mb_opts *o, const char *prog, int c, const char *arg)
 	case O_NO_PROGRESS:
 		o->progress = PROGRESS_OFF;
 		return 0;
+	case O_TIME:
+		return num(prog, "--time", arg, 1, 86400 * 365, &o->time_s);
 	case 'v':
 		o->verbose++;
 		return 0;

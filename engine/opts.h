@@ -62,6 +62,7 @@ struct mb_opts {
 	/* reporting */
 	const char *stats_file;		/* --stats FILE (JSON) */
 	int progress;			/* --progress / --no-progress */
+	int time_s;			/* --time SEC: stop after SEC seconds */
 	int verbose;			/* -v */
 };
 

@@ -37,7 +37,6 @@ enum stage {
 	ST_RCV_CHECK,
 	ST_RCV,
 	ST_VERDICT,
-	ST_PKT_END,
 	ST_NEXT,
 	ST_TIMERS,
 	ST_TIMEOUTS,
@@ -163,6 +162,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->valid = 1;
 	k->fidx = FLOW_NONE;
 	k->len_changed = 0;
+	k->modified = 0;
 	k->off = 0;
 	k->where = W_RAW;
 	k->analysis = c->pipe.analysis_next;
@@ -236,10 +236,17 @@ verdict(struct core *c)
 	}
 }
 
-/* Run the jobs just queued, then continue at `next`. */
+/* Run the jobs just queued, then continue at `next` (at once when there
+ * are none: the common case, kept cheap). */
 static inline void
-dispatch_then(struct pipe *p, int next)
+dispatch_then(struct core *c, int next)
 {
+	struct pipe *p = &c->pipe;
+
+	if (c->disp.nj == 0) {
+		p->stage = next;
+		return;
+	}
 	p->after = next;
 	p->stage = ST_DISPATCH;
 }
@@ -256,7 +263,7 @@ destroy_then(struct core *c, uint32_t fidx, int first, int timeout, int ret)
 	p->destroy_ret = ret;
 	/* The flow's end has no packet, even when one triggered it. */
 	p->cur.valid = 0;
-	dispatch_then(p, ST_DESTROY_FREE);
+	dispatch_then(c, ST_DESTROY_FREE);
 }
 
 static int
@@ -317,51 +324,63 @@ pipe_run(struct core *c)
 				break;
 			}
 			classify(c, p->burst[p->i]);
-			if (c->socks.npassive > 0 && k->data != NULL)
+			if (c->socks.nraw > 0 && k->data != NULL)
 				flow_raw_jobs(c);
-			dispatch_then(p, ST_TCP);
-			break;
+			/* Stages run back to back until one has callbacks to
+			 * run (then the dispatch stage takes over). */
+			dispatch_then(c, ST_TCP);
+			if (p->stage != ST_TCP)
+				break;
+			/* fallthrough */
 		case ST_TCP:
 			if (k->pr.kind != PK_TCP || c->socks.npassive == 0) {
 				p->stage = ST_VERDICT;
-				break;
+				goto verdict;
 			}
 			switch (flow_begin(c)) {
 			case FB_ORPHAN:
 				flow_orphan_jobs(c);
-				dispatch_then(p, ST_VERDICT);
-				break;
+				dispatch_then(c, ST_VERDICT);
+				if (p->stage == ST_VERDICT)
+					goto verdict;
+				continue;
 			case FB_RECYCLE:
 				destroy_then(c, k->fidx, MOS_SIDE_SVR, 0, ST_TCP);
-				break;
+				continue;
 			default:
 				flow_snd(c);
-				dispatch_then(p, ST_AFTER_SND);
+				dispatch_then(c, ST_AFTER_SND);
 				break;
 			}
-			break;
+			if (p->stage != ST_AFTER_SND)
+				break;
+			/* fallthrough */
 		case ST_AFTER_SND:
 			flow_after_snd(c);
-			dispatch_then(p, ST_RCV_CHECK);
-			break;
+			dispatch_then(c, ST_RCV_CHECK);
+			if (p->stage != ST_RCV_CHECK)
+				break;
+			/* fallthrough */
 		case ST_RCV_CHECK:
 			flow_rcv_check(c);
-			dispatch_then(p, ST_RCV);
-			break;
+			dispatch_then(c, ST_RCV);
+			if (p->stage != ST_RCV)
+				break;
+			/* fallthrough */
 		case ST_RCV:
 			flow_rcv(c);
-			dispatch_then(p, ST_VERDICT);
-			break;
+			dispatch_then(c, ST_VERDICT);
+			if (p->stage != ST_VERDICT)
+				break;
+			/* fallthrough */
 		case ST_VERDICT:
+verdict:
 			verdict(c);
-			p->stage = k->fidx != FLOW_NONE ? ST_PKT_END : ST_NEXT;
-			break;
-		case ST_PKT_END:
-			if (flow_end_of_packet(c))
+			if (k->fidx != FLOW_NONE && flow_end_of_packet(c)) {
 				destroy_then(c, k->fidx, k->rcv, 0, ST_NEXT);
-			else
-				p->stage = ST_NEXT;
-			break;
+				break;
+			}
+			/* fallthrough */
 		case ST_NEXT:
 			if (p->frag_done != NULL) {
 				/* Analyse the datagram this fragment completed
@@ -391,7 +410,7 @@ pipe_run(struct core *c)
 		case ST_NEWDATA:
 			if (p->nd_i < c->nnd) {
 				flow_new_data_jobs(c, &c->nd[p->nd_i++]);
-				dispatch_then(p, ST_NEWDATA);
+				dispatch_then(c, ST_NEWDATA);
 				break;
 			}
 			c->nnd = 0;

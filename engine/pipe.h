@@ -71,6 +71,7 @@ struct pipe_pkt {
 	uint8_t data_rexmit;	/* payload overlaps received bytes */
 	uint8_t no_store;	/* payload outside the receiver's window */
 	uint8_t len_changed;	/* a callback changed the payload length */
+	uint8_t modified;	/* a callback edited the packet */
 	uint8_t where;		/* enum pkt_where: how far processing got */
 	uint8_t analysis;	/* a reassembled datagram: analysed, not sent */
 	int64_t off;		/* receiver's stream offset of the payload */

@@ -72,9 +72,11 @@ mtcp_getlastpkt(mctx_t mctx, int sock, int side, struct pkt_info *p)
 		return -1;
 	}
 	len = rte_pktmbuf_pkt_len(k->m);
-	if (len > sizeof(c->frame_copy))
-		len = sizeof(c->frame_copy);
-	f = c->frame_copy;
+	if (len > sizeof(c->frame_copy) - 2)
+		len = sizeof(c->frame_copy) - 2;
+	/* Two bytes in, so the IP header after a 14-byte Ethernet header is
+	 * 4-byte aligned and p->iph / p->tcph can be used as they are. */
+	f = c->frame_copy + 2;
 	{
 		/* rte_pktmbuf_read copies only a chained frame; a contiguous
 		 * one it returns in place. */
@@ -414,6 +416,7 @@ mtcp_setlastpkt(mctx_t mctx, int sock, int side, off_t offset, byte *data,
 		return -1;
 	}
 	update_cksums(k, option);
+	k->modified = 1;
 	c->st.pkts_modified++;
 	return 0;
 }

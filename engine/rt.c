@@ -169,6 +169,26 @@ pool_size(int nb_ports, int max_cores)
 	return p - 1;
 }
 
+/* A --file-prefix given with --eal names the runtime directory to remove
+ * at exit. */
+static void
+user_prefix(const char *extra, char *out, size_t n)
+{
+	const char *p = extra != NULL ? strstr(extra, "--file-prefix") : NULL;
+	size_t len;
+
+	if (p == NULL)
+		return;
+	p += strlen("--file-prefix");
+	while (*p == '=' || *p == ' ')
+		p++;
+	len = strcspn(p, " \t\"'");
+	if (len == 0 || len >= n)
+		return;
+	memcpy(out, p, len);
+	out[len] = '\0';
+}
+
 static int
 user_gave(const char *extra, const char *opt)
 {
@@ -254,6 +274,7 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 		pool_size(g_rt.nb_ports, g_rt.max_cores);
 	snprintf(g_rt.file_prefix, sizeof(g_rt.file_prefix), "moonbox%d",
 		 (int)getpid());
+	user_prefix(o->eal_extra, g_rt.file_prefix, sizeof(g_rt.file_prefix));
 
 #define ADD(...) snprintf(args[argc], sizeof(args[0]), __VA_ARGS__), \
 		argv[argc] = args[argc], argc++
@@ -331,6 +352,9 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 		return -1;
 	}
 	g_rt.eal_ready = 1;
+	/* Past this point EAL runs and cannot start again in this process: a
+	 * failure leaves moonbox unusable (rt_usable). */
+	g_rt.init_failed = 1;
 	if (rte_lcore_count() < (unsigned)g_rt.max_cores + 1) {
 		fprintf(stderr, "%s: EAL gave %u lcores, %d are needed\n", prog,
 			rte_lcore_count(), g_rt.max_cores + 1);
@@ -374,6 +398,7 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 			prog, mbufs, rte_strerror(rte_errno));
 		return -1;
 	}
+	g_rt.init_failed = 0;
 	return 0;
 }
 
@@ -449,7 +474,7 @@ rt_start(int nb_cores)
 {
 	int i, rss = nb_cores > 1;
 
-	if (!g_rt.eal_ready) {
+	if (!rt_usable()) {
 		errno = EPERM;
 		return -1;
 	}
@@ -580,7 +605,8 @@ rt_write_stats(const char *path)
 			strerror(errno));
 		return -1;
 	}
-	ret = stats_write_json(f, &total, nombuf, active, per, n);
+	ret = stats_write_json(f, &total, nombuf, active, g_rt.run_seconds,
+			       per, n);
 	if (fclose(f) != 0)
 		ret = -1;
 	return ret;

@@ -52,6 +52,7 @@ struct rt {
 	struct mb_opts opts;	/* effective options */
 	struct engcfg cfg;
 	int eal_ready;
+	int init_failed;	/* EAL started, but the rest of start-up failed */
 	int started;
 	int offline;		/* every rx port reads a file */
 	int nb_ports;
@@ -71,6 +72,7 @@ struct rt {
 	char file_prefix[64];
 	uint64_t gen_flag;	/* mbuf flag of packets moonbox generated */
 	uint16_t reta_size;	/* RSS redirection table of the first port */
+	double run_seconds;	/* from input release to the last core done */
 };
 
 extern struct rt g_rt;
@@ -82,6 +84,13 @@ extern struct rt g_rt;
  */
 int
 rt_eal_init(const struct mb_opts *o, const char *prog);
+
+/* 1 when rt_eal_init() succeeded (EAL may run after a failed one). */
+static inline int
+rt_usable(void)
+{
+	return g_rt.eal_ready && !g_rt.init_failed;
+}
 
 /* Configure and start the ports for nb_cores worker cores. */
 int

@@ -107,6 +107,8 @@ sock_new_passive(struct socktbl *t, int type)
 	t->passive[t->npassive++] = id;
 	if (type == MOS_SOCK_MONITOR_STREAM)
 		t->nstream++;
+	else
+		t->nraw++;
 	return (int)id;
 }
 
@@ -149,6 +151,8 @@ sock_free(struct socktbl *t, uint32_t id)
 		}
 		if (s->type == MOS_SOCK_MONITOR_STREAM)
 			t->nstream--;
+		else
+			t->nraw--;
 		free_filters(s->ls);
 	}
 	evtree_unref(s->tree);

@@ -56,6 +56,7 @@ struct socktbl {
 	int npassive;
 	uint32_t passive[SOCK_MAX_PASSIVE];	/* creation order */
 	int nstream;		/* stream listeners among them */
+	int nraw;		/* raw sockets among them */
 };
 
 int

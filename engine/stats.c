@@ -45,7 +45,8 @@ write_fields(FILE *f, const struct stats *s, const char *indent)
 
 int
 stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
-		 uint64_t flows_active, const struct stats *per_core, int ncores)
+		 uint64_t flows_active, double run_seconds,
+		 const struct stats *per_core, int ncores)
 {
 	int i;
 
@@ -53,6 +54,7 @@ stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
 	write_fields(f, total, "  ");
 	fprintf(f, "  \"rx_nombuf\": %" PRIu64 ",\n", rx_nombuf);
 	fprintf(f, "  \"flows_active\": %" PRIu64 ",\n", flows_active);
+	fprintf(f, "  \"run_seconds\": %.6f,\n", run_seconds);
 	fprintf(f, "  \"cores\": [");
 	for (i = 0; i < ncores; i++) {
 		fprintf(f, "%s\n    {\n", i ? "," : "");

@@ -59,6 +59,7 @@ stats_dropped(const struct stats *s);
 /* Write the totals (plus the gauges given) as one JSON object. */
 int
 stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
-		 uint64_t flows_active, const struct stats *per_core, int ncores);
+		 uint64_t flows_active, double run_seconds,
+		 const struct stats *per_core, int ncores);
 
 #endif /* MB_STATS_H */

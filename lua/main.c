@@ -153,14 +153,17 @@ main(int argc, char **argv)
 	t0 = last_t = now_s();
 	mbx_release();
 	while (mbx_running()) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
 		host_watch(&host);
 		if (progress && now_s() - last_t >= 0.5)
 			show_progress(&o, t0, &last_t, &last_rx);
+		if (o.time_s > 0 && now_s() - t0 >= o.time_s)
+			mbx_stop();
 	}
 	mbx_wait();
+	mbx_set_run_seconds(now_s() - t0);
 	if (progress)
 		fprintf(stderr, "\r%*s\r", 78, "");
 	if (host_failed(&host))

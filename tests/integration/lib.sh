@@ -128,7 +128,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 cores = s["cores"]
 for k, v in s.items():
-    if k in ("cores", "rx_nombuf", "flows_active"):
+    if k in ("cores", "rx_nombuf", "flows_active", "run_seconds"):
         continue
     t = sum(c.get(k, 0) for c in cores)
     if t != v:

@@ -1,0 +1,227 @@
+#!/bin/bash
+# test_standalone.sh - standalone programs written like mOS samples
+# (tests/standalone/) run against libmoonbox: flowstat with a mos.conf whose
+# netdev is a net_pcap vdev, then with MOONBOX_OPTS overriding the config's
+# ports, on 1 and 2 cores. Each run must exit 0 at the end of the input,
+# print one line per connection whose byte counts are those mkpcap wrote
+# (its --expect streams, not moonbox's own view), and forward every frame
+# unchanged. Also: the declarations check (mos_decls) builds and runs, both
+# programs build outside CMake as a user would, a broken or missing
+# mos.conf or a port that cannot start makes mtcp_init() fail with a clear
+# message (EINVAL, ENOENT, ENODEV), and SIGINT with the program's own
+# handler ends a live run.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$TMP" || exit 1
+
+: "${MB_BUILD:?MB_BUILD must be set}"
+: "${MB_SRC:?MB_SRC must be set}"
+SA="$MB_BUILD/tests/standalone"
+FLOWSTAT="$SA/flowstat"
+unset MOONBOX_OPTS
+
+# expected_lines DIR: the lines flowstat must print, from mkpcap's stream
+# files (SRCIP.SRCPORT-DSTIP.DSTPORT, clients are 10.1.x.x), sorted.
+expected_lines() {
+	"$PY" -c '
+import os, re, sys
+d = sys.argv[1]
+size = {}
+def ip(s):
+    return ".".join(str(int(x)) for x in s.split("."))
+for f in os.listdir(d):
+    m = re.match(r"(\d+\.\d+\.\d+\.\d+)\.(\d+)-(\d+\.\d+\.\d+\.\d+)\.(\d+)$", f)
+    if not m:
+        sys.exit("unexpected file %s" % f)
+    size[(ip(m[1]), int(m[2]), ip(m[3]), int(m[4]))] = \
+        os.path.getsize(os.path.join(d, f))
+conns = set()
+for (a, pa, b, pb) in size:
+    if a.startswith("10.1."):
+        conns.add((a, pa, b, pb))
+    else:
+        conns.add((b, pb, a, pa))
+for (a, pa, b, pb) in sorted(conns):
+    print("conn %s:%d %s:%d c2s %d s2c %d" % (a, pa, b, pb,
+          size.get((a, pa, b, pb), 0), size.get((b, pb, a, pa), 0)))
+' "$1" | sort
+}
+
+# errstr NAME: the C library's message for errno NAME (EINVAL, ...).
+errstr() {
+	"$PY" -c 'import errno, os, sys; print(os.strerror(getattr(errno, sys.argv[1])))' "$1"
+}
+
+# check_run NAME RC IN OUT_PCAP [pcapcmp options]: the run NAME (NAME.out,
+# NAME.err) exited 0, printed the expected connections and the timer line
+# once, and wrote the input's frames.
+check_run() {
+	local name=$1 rc=$2 in=$3 out=$4
+
+	shift 4
+	assert_eq "$rc" 0 "$name: exit status (stderr: $(cat "$name.err"))"
+	grep '^conn ' "$name.out" | sort >"$name.conns"
+	diff -u expected.conns "$name.conns" >"$name.diff" ||
+		fail "$name: connections differ from the capture's streams:
+$(head -20 "$name.diff")"
+	assert_eq "$(grep -c '^timer core 0$' "$name.out")" 1 \
+		"$name: timer lines"
+	assert_eq "$(grep -vc '^conn \|^timer core 0$' "$name.out")" 0 \
+		"$name: other output lines"
+	"$PCAPCMP" "$@" "$in" "$out" || fail "$name: output differs from input"
+}
+
+step "the declarations of an mOS program compile against moonbox's headers"
+[ -x "$SA/mos_decls" ] || fail "mos_decls was not built"
+rc=$(run_status decls "$SA/mos_decls")
+assert_eq "$rc" 0 "mos_decls: exit status"
+grep -q '^30 functions' decls.out || fail "mos_decls: $(cat decls.out)"
+
+step "build the programs as a user would: cc -Wall -Wextra -Werror"
+for p in flowstat mos_decls; do
+	cc -Wall -Wextra -Werror -I"$MB_SRC/engine/include" \
+		"$MB_SRC/tests/standalone/$p.c" -o "user_$p" \
+		-L"$MB_BUILD/engine" -lmoonbox \
+		-Wl,-rpath,"$MB_BUILD/engine" 2>"cc_$p.err" ||
+		fail "cc $p: $(cat "cc_$p.err")"
+	[ ! -s "cc_$p.err" ] || fail "cc $p printed: $(cat "cc_$p.err")"
+done
+rc=$(run_status udecls ./user_mos_decls)
+assert_eq "$rc" 0 "user-built mos_decls: exit status"
+
+step "generate a capture and the streams it carries"
+"$MKPCAP" flows in.pcap --conns 40 --seed 11 --reorder 0.1 --rexmit 0.1 \
+	--overlap 0.1 --expect streams >/dev/null
+nframes=$(pcap_count in.pcap)
+[ "$nframes" -ge 400 ] || fail "in.pcap has only $nframes frames"
+expected_lines streams >expected.conns
+assert_eq "$(wc -l <expected.conns)" 40 "connections expected"
+
+# A mos.conf whose only port is a net_pcap vdev reading in.pcap.
+write_conf() {
+	cat >"$1" <<EOF
+############### MOS configuration file ###############
+mos {
+	forward = 1
+	nb_mem_channels = 4
+	netdev {
+		net_pcap0,rx_pcap=$2,tx_pcap=$3 0x01
+	}
+	stat_print = net_pcap0
+	mos_log = logs/
+	arp_table {
+	}
+	route_table {
+	}
+	max_concurrency = 4096
+	tcp_timeout = 30
+}
+EOF
+}
+
+step "(a) mos.conf with a net_pcap netdev, 1 core"
+write_conf a.conf in.pcap out_a1.pcap
+rc=$(run_status a1 "$FLOWSTAT" -f a.conf -c 1)
+check_run a1 "$rc" in.pcap out_a1.pcap
+
+step "(a) mos.conf with a net_pcap netdev, 2 cores (mtcp_setconf)"
+write_conf a2.conf in.pcap out_a2.pcap
+rc=$(run_status a2 "$FLOWSTAT" -f a2.conf -c 2)
+check_run a2 "$rc" in.pcap out_a2.pcap --ignore-order
+
+step "(b) MOONBOX_OPTS overrides the config's ports"
+# The config's port reads a file that does not exist: only MOONBOX_OPTS's
+# input may be used.
+write_conf b.conf "$TMP/missing.pcap" never.pcap
+for c in 1 2; do
+	rc=$(MOONBOX_OPTS="-r in.pcap -w out_b$c.pcap --stats s$c.json" \
+		run_status b$c "$FLOWSTAT" -f b.conf -c $c)
+	if [ $c = 1 ]; then
+		check_run b$c "$rc" in.pcap out_b$c.pcap
+	else
+		check_run b$c "$rc" in.pcap out_b$c.pcap --ignore-order
+	fi
+	[ -s s$c.json ] || fail "b$c: --stats wrote nothing"
+	assert_eq "$(json_get s$c.json rx_packets)" "$nframes" "b$c: rx_packets"
+	assert_eq "$(json_get s$c.json tx_packets)" "$nframes" "b$c: tx_packets"
+	assert_eq "$(json_get s$c.json cores)" $c "b$c: cores"
+	[ ! -e never.pcap ] || fail "b$c: the config's port was opened"
+done
+
+step "a mos.conf with an error: mtcp_init() fails with EINVAL, clearly"
+cat >bad.conf <<'EOF'
+mos {
+	forward = 1
+	max_concurrency = lots
+}
+EOF
+rc=$(run_status e1 "$FLOWSTAT" -f bad.conf)
+assert_eq "$rc" 1 "bad config: exit status"
+grep -q '^moonbox: bad.conf:3: ' e1.err ||
+	fail "bad config: no 'moonbox: bad.conf:3:' message: $(cat e1.err)"
+grep -qF "Failed to initialize mtcp: $(errstr EINVAL)" e1.err ||
+	fail "bad config: mtcp_init's errno is not EINVAL: $(cat e1.err)"
+assert_eq "$(grep -c '^conn ' e1.out)" 0 "bad config: output"
+
+step "a missing mos.conf: ENOENT"
+rc=$(run_status e2 "$FLOWSTAT" -f "$TMP/none/mos.conf")
+assert_eq "$rc" 1 "missing config: exit status"
+grep -qF "$TMP/none/mos.conf" e2.err ||
+	fail "missing config: message does not name the file: $(cat e2.err)"
+grep -qF "Failed to initialize mtcp: $(errstr ENOENT)" e2.err ||
+	fail "missing config: mtcp_init's errno is not ENOENT: $(cat e2.err)"
+
+step "ports that cannot start: ENODEV, naming the port"
+printf 'mos {\n\tnetdev {\n\t\tnet_pcap0,rx_pcap=%s 0x01\n\t}\n}\n' \
+	"$TMP/missing.pcap" >np.conf
+# EAL starts before the port fails and its runtime directory stays: give
+# it a name of our own, to remove.
+rc=$(MOONBOX_OPTS="--eal --file-prefix=mb_sa_$$" run_status e3 "$FLOWSTAT" \
+	-f np.conf)
+rmdir "/var/run/dpdk/mb_sa_$$" 2>/dev/null || true
+assert_eq "$rc" 1 "config port on a missing file: exit status"
+grep -qF "$TMP/missing.pcap" e3.err ||
+	fail "missing capture: message does not name it: $(cat e3.err)"
+grep -qF "Failed to initialize mtcp: $(errstr ENODEV)" e3.err ||
+	fail "missing capture: mtcp_init's errno is not ENODEV: $(cat e3.err)"
+printf 'mos {\n\tforward = 1\n}\n' >min.conf
+rc=$(MOONBOX_OPTS="-r $TMP/missing.pcap" run_status e4 "$FLOWSTAT" -f min.conf)
+assert_eq "$rc" 1 "-r missing file: exit status"
+grep -qF "$TMP/missing.pcap" e4.err ||
+	fail "-r missing file: message does not name it: $(cat e4.err)"
+grep -qF "Failed to initialize mtcp: $(errstr ENODEV)" e4.err ||
+	fail "-r missing file: mtcp_init's errno is not ENODEV: $(cat e4.err)"
+rc=$(MOONBOX_OPTS="--port net_nosuchdriver0" run_status e5 "$FLOWSTAT" \
+	-f min.conf)
+assert_eq "$rc" 1 "unknown driver: exit status"
+grep -qF "net_nosuchdriver0" e5.err ||
+	fail "unknown driver: message does not name it: $(cat e5.err)"
+grep -qF "Failed to initialize mtcp: $(errstr ENODEV)" e5.err ||
+	fail "unknown driver: mtcp_init's errno is not ENODEV: $(cat e5.err)"
+# No port anywhere: nothing to monitor
+rc=$(run_status e6 "$FLOWSTAT" -f min.conf)
+assert_eq "$rc" 1 "no ports: exit status"
+grep -qF "Failed to initialize mtcp: $(errstr EINVAL)" e6.err ||
+	fail "no ports: mtcp_init's errno is not EINVAL: $(cat e6.err)"
+
+step "SIGINT runs the program's handler, which ends a live run"
+MOONBOX_OPTS="--port net_null0 --passive" "$FLOWSTAT" -f min.conf \
+	>sig.out 2>sig.err &
+pid=$!
+sleep 2
+kill -0 "$pid" 2>/dev/null || fail "live run ended by itself: $(cat sig.err)"
+kill -INT "$pid"
+for _ in $(seq 100); do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+	kill -KILL "$pid"
+	fail "SIGINT did not end the run within 10 s"
+fi
+rc=0
+wait "$pid" || rc=$?
+assert_eq "$rc" 0 "after SIGINT: exit status (stderr: $(cat sig.err))"
+assert_eq "$(grep -c '^timer core 0$' sig.out)" 1 "live run: timer line"
+
+echo "PASS"
