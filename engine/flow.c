@@ -557,6 +557,7 @@ flow_rcv(struct core *c)
 
 	k->where = W_RCV_DONE;
 	k->orig_len = k->g.len;
+	k->rcv_nxt_before = fsm_rcv_nxt(r);
 	if (!(f->mgmt & (1u << k->rcv)))
 		return;
 	ev = fsm_recv_ctl(r, s, &k->g, &accept);

@@ -38,6 +38,7 @@ struct seqadj {
 	uint32_t pos;		/* sender sequence number of the last change */
 	int32_t before;		/* offset for sequence numbers <= pos */
 	int32_t after;		/* offset for sequence numbers > pos */
+	uint32_t pkt;		/* the packet (core's count) that made it */
 };
 
 struct flow {

@@ -163,6 +163,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->fidx = FLOW_NONE;
 	k->len_changed = 0;
 	k->modified = 0;
+	k->pktno++;
 	k->off = 0;
 	k->where = W_RAW;
 	k->analysis = c->pipe.analysis_next;

@@ -77,6 +77,9 @@ struct pipe_pkt {
 	int64_t off;		/* receiver's stream offset of the payload */
 	uint32_t orig_len;	/* payload length before callbacks */
 	uint32_t orig_seq;	/* sequence number before remapping */
+	uint32_t rcv_nxt_before;	/* receiver's next expected sequence
+					   number before this packet */
+	uint32_t pktno;		/* the core's packet count (this packet) */
 };
 
 struct pipe {

@@ -237,11 +237,26 @@ resize_frame(struct core *c, struct pipe_pkt *k, uint32_t pos, int n,
 	return 0;
 }
 
+/* Whether a length change in the segment the sender numbered seq can be
+ * remapped: not in a segment older than the last one changed, whose later
+ * bytes were already renumbered and sent (Linux seqadj has one correction
+ * point per direction). */
+static int
+seqadj_allows(const struct flow *f, int side, uint32_t seq)
+{
+	const struct seqadj *a = &f->adj[side];
+
+	return !(f->flags & FL_ADJ) || a->before == a->after ||
+	       !seq_after(a->pos, seq);
+}
+
 /* Register a payload length change of `delta` bytes in the segment the
- * sender numbered `seq` (Linux seqadj's rule, extended to several edits
- * of one segment). */
+ * sender numbered `seq`, made in packet pktno. A retransmission of the
+ * segment last changed is assumed to be changed the same way (Linux
+ * seqadj): only several changes of the same packet add up. */
 static void
-seqadj_add(struct flow *f, int side, uint32_t seq, int32_t delta)
+seqadj_add(struct flow *f, int side, uint32_t seq, int32_t delta,
+	   uint32_t pktno)
 {
 	struct seqadj *a = &f->adj[side];
 
@@ -252,7 +267,8 @@ seqadj_add(struct flow *f, int side, uint32_t seq, int32_t delta)
 		a->pos = seq;
 		a->before = a->after;
 		a->after += delta;
-	} else if (seq == a->pos) {
+		a->pkt = pktno;
+	} else if (seq == a->pos && a->pkt == pktno) {
 		a->after += delta;
 	}
 }
@@ -330,6 +346,9 @@ chomp_insert(struct core *c, struct pipe_pkt *k, const struct region *r,
 	if (which == MOS_TCP_PAYLOAD && k->where == W_RCV_DONE &&
 	    !rcv_fixup_possible(c, k))
 		return -EINVAL;
+	if (which == MOS_TCP_PAYLOAD && k->fidx != FLOW_NONE &&
+	    !seqadj_allows(&c->ft.f[k->fidx], k->snd, k->orig_seq))
+		return -EINVAL;
 
 	ret = resize_frame(c, k, r->start + off, delta, data);
 	if (ret < 0)
@@ -350,7 +369,7 @@ chomp_insert(struct core *c, struct pipe_pkt *k, const struct region *r,
 	if (which != MOS_TCP_PAYLOAD || k->fidx == FLOW_NONE)
 		return 0;
 	f = &c->ft.f[k->fidx];
-	seqadj_add(f, k->snd, k->orig_seq, delta);
+	seqadj_add(f, k->snd, k->orig_seq, delta, k->pktno);
 	if (k->where == W_RCV_DONE)
 		rcv_fixup(c, k, delta);
 	return 0;
@@ -690,6 +709,8 @@ mtcp_reset_conn(mctx_t mctx, int sock)
 {
 	struct core *c = api_core_own(mctx);
 	const struct half *cli, *svr;
+	struct pipe_pkt *k;
+	uint32_t exp[2];
 	struct sock *s;
 	struct flow *f;
 	int ret, k2;
@@ -715,16 +736,22 @@ mtcp_reset_conn(mctx_t mctx, int sock)
 	}
 	k2 = (f->flags & FL_KEY2) != 0;
 	/* Each endpoint gets the sequence number it expects next, from its
-	 * peer's address as it knows it. */
+	 * peer's address as it knows it. The packet being processed leaves
+	 * after the RSTs: its receiver still expects its first byte. */
+	exp[MOS_SIDE_CLI] = fsm_rcv_nxt(cli);
+	exp[MOS_SIDE_SVR] = fsm_rcv_nxt(svr);
+	k = &c->pipe.cur;
+	if (k->valid && k->fidx == s->flow && k->where == W_RCV_DONE)
+		exp[k->rcv] = k->rcv_nxt_before;
 	ret = send_rst(c, s, f->ip[MOS_SIDE_SVR], f->ip[MOS_SIDE_CLI],
 		       f->port[MOS_SIDE_SVR], f->port[MOS_SIDE_CLI],
-		       fsm_rcv_nxt(cli), cli->snd_nxt);
+		       exp[MOS_SIDE_CLI], cli->snd_nxt);
 	if (ret == 0)
 		ret = send_rst(c, s, k2 ? f->ip2[0] : f->ip[MOS_SIDE_CLI],
 			       k2 ? f->ip2[1] : f->ip[MOS_SIDE_SVR],
 			       k2 ? f->port2[0] : f->port[MOS_SIDE_CLI],
 			       k2 ? f->port2[1] : f->port[MOS_SIDE_SVR],
-			       fsm_rcv_nxt(svr), svr->snd_nxt);
+			       exp[MOS_SIDE_SVR], svr->snd_nxt);
 	if (ret < 0) {
 		errno = -ret;
 		return -1;

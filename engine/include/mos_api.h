@@ -402,7 +402,8 @@ mtcp_getpeername(mctx_t mctx, int sock, struct sockaddr *saddr,
  *         data NULL with datalen > 0, region absent from the packet, a
  *         checksum flag for a header the frame lacks, range outside the
  *         region, a length field changed by MOS_OVERWRITE, a length change
- *         at MOS_HK_RCV of a segment that was not received in order, or a
+ *         at MOS_HK_RCV of a segment that was not received in order, a
+ *         length change in a segment older than the last one changed, or a
  *         datagram reassembled from fragments) or ENOSPC (no room in the
  *         frame buffer for MOS_INSERT).
  */
