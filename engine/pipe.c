@@ -32,6 +32,8 @@
 enum stage {
 	ST_POLL,
 	ST_PKT,
+	ST_PKT_TIMERS,
+	ST_PKT_GO,
 	ST_TCP,
 	ST_AFTER_SND,
 	ST_RCV_CHECK,
@@ -76,15 +78,21 @@ pipe_init(struct core *c)
 	return 0;
 }
 
+/* The capture time of a packet in ms, 0 if it has none. */
+static inline uint64_t
+packet_ms(const struct pipe *p, struct rte_mbuf *m)
+{
+	if (p->ts_off < 0 || !(m->ol_flags & p->ts_flag))
+		return 0;
+	return *RTE_MBUF_DYNFIELD(m, p->ts_off, uint64_t *) / 1000;
+}
+
 static void
 clock_from_packet(struct core *c, struct rte_mbuf *m)
 {
 	struct pipe *p = &c->pipe;
-	uint64_t us;
+	uint64_t us = packet_ms(p, m) * 1000;
 
-	if (p->ts_off < 0 || !(m->ol_flags & p->ts_flag))
-		return;
-	us = *RTE_MBUF_DYNFIELD(m, p->ts_off, uint64_t *);
 	if (us / 1000 <= p->now_ms)
 		return;
 	/* Timers armed before the first packet counted from zero. */
@@ -267,13 +275,17 @@ destroy_then(struct core *c, uint32_t fidx, int first, int timeout, int ret)
 	dispatch_then(c, ST_DESTROY_FREE);
 }
 
+/* Run the user timers due by `limit`, in deadline order, the clock set to
+ * each one's deadline; 1 when a Lua timer must run first. */
 static int
-run_timer(struct core *c)
+run_timer(struct core *c, uint64_t limit)
 {
 	struct utimer u;
 	struct sock *s;
 
-	while (timers_pop_due(&c->timers, c->pipe.now_ms, &u)) {
+	while (timers_pop_due(&c->timers, limit, &u)) {
+		if (u.deadline > c->pipe.now_ms)
+			c->pipe.now_ms = u.deadline;
 		/* A timer armed on a flow's socket dies with the flow. */
 		if (u.gen != UINT32_MAX) {
 			s = sock_get(c, (uint32_t)u.id);
@@ -324,6 +336,21 @@ pipe_run(struct core *c)
 				p->stage = ST_TIMERS;
 				break;
 			}
+			/* With the packet clock, timers whose deadline this
+			 * packet passes run before it, not after the burst. */
+			if (p->clock_packet && c->timers.n > 0 && p->now_ms != 0 &&
+			    !p->analysis_next) {
+				uint64_t t = packet_ms(p, p->burst[p->i]);
+
+				if (t >= c->timers.h[0].deadline) {
+					p->timer_limit = t;
+					p->stage = ST_PKT_TIMERS;
+					break;
+				}
+			}
+			/* fallthrough */
+		case ST_PKT_GO:
+classify_packet:
 			classify(c, p->burst[p->i]);
 			if (c->socks.nraw > 0 && k->data != NULL)
 				flow_raw_jobs(c);
@@ -396,10 +423,16 @@ verdict:
 			break;
 		case ST_TIMERS:
 			k->valid = 0;
-			if (run_timer(c))
+			if (run_timer(c, p->now_ms))
 				return PIPE_INVOKE;
 			p->stage = ST_TIMEOUTS;
 			break;
+		case ST_PKT_TIMERS:
+			k->valid = 0;
+			if (run_timer(c, p->timer_limit))
+				return PIPE_INVOKE;
+			p->stage = ST_PKT_GO;
+			goto classify_packet;
 		case ST_TIMEOUTS:
 			fidx = flow_expired(c, &idle);
 			if (fidx == FLOW_NONE)

@@ -98,6 +98,7 @@ struct pipe {
 	uint8_t analysis_next;	/* the next packet is frag_done */
 
 	uint64_t now_ms;	/* core clock */
+	uint64_t timer_limit;	/* run timers due by this (packet clock) */
 	int clock_packet;	/* packet timestamps drive the clock */
 	int ts_off;		/* mbuf dynfield offset of rx timestamps */
 	uint64_t ts_flag;
