@@ -72,6 +72,17 @@ mosffi_run(mctx_t mctx)
 	return r == PIPE_INVOKE;
 }
 
+void
+mosffi_busy(mctx_t mctx, int busy)
+{
+	struct core *c = core_from_mctx(mctx);
+
+	if (c == NULL || !api_own(c))
+		return;
+	c->heartbeat++;
+	c->lua_busy = busy != 0;
+}
+
 int
 mosffi_register_callback(mctx_t mctx, int sock, event_t event, int hook_point,
 			 int32_t fn)

@@ -346,6 +346,9 @@ struct mosffi_invoke *mosffi_invoke_slot(mctx_t mctx);
 /* Advance the core's pipeline: 1 when the call in the slot must be made,
  * 0 when the core has finished. */
 int mosffi_run(mctx_t mctx);
+/* Mark a Lua call the engine did not ask for (mos.at_exit functions) as
+ * running (1) or over (0), for the watchdog. */
+void mosffi_busy(mctx_t mctx, int busy);
 /* Register Lua function fn (>= 0; -1 unregisters) like
  * mtcp_register_callback. */
 int mosffi_register_callback(mctx_t mctx, int sock, event_t event,

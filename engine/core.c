@@ -16,7 +16,7 @@
 #include "ipfrag.h"
 #include "rb.h"
 
-RTE_DEFINE_PER_LCORE(struct core *, cur_core);
+__thread struct core *per_lcore_cur_core;
 
 static int
 core_main(void *arg)

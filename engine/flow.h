@@ -68,11 +68,14 @@ struct flow {
 	uint8_t nsocks;
 };
 
+/* 16 bytes, not 12: rte_hash compares 16-byte keys with one vector
+ * compare instead of a call to memcmp(). */
 struct fkey {
 	uint32_t lo_ip;
 	uint32_t hi_ip;
 	uint16_t lo_port;
 	uint16_t hi_port;
+	uint32_t zero;
 };
 
 struct rte_hash;
@@ -95,9 +98,9 @@ flow_key(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb)
 	struct fkey k;
 
 	if (a < b || (a == b && pa <= pb))
-		k = (struct fkey){ a, b, pa, pb };
+		k = (struct fkey){ a, b, pa, pb, 0 };
 	else
-		k = (struct fkey){ b, a, pb, pa };
+		k = (struct fkey){ b, a, pb, pa, 0 };
 	return k;
 }
 

@@ -15,6 +15,7 @@
  *    (each further call it would have made is counted as skipped).
  */
 #include <dlfcn.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -156,30 +157,46 @@ traceback(lua_State *L)
 	return 1;
 }
 
-/* Directories of the mos module: the build tree's, else the installed. */
+/* Is this the moonbox of the build tree (not an installed copy)? */
+static int
+running_from_build(void)
+{
+	static const char root[] = MOONBOX_BUILD_ROOT "/";
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	return strncmp(exe, root, sizeof(root) - 1) == 0;
+}
+
+/* package.path: MOONBOX_LUA_PATH, the mos module (the build tree's for
+ * the build tree's program, else the installed one, so that an installed
+ * moonbox never loads a module from a source tree that changed since),
+ * the script's directory, ./, then LuaJIT's default path (jit.v, jit.p,
+ * jit.dump for profiling a policy). */
 static void
 set_path(lua_State *L, const char *script)
 {
-	static const char *const dirs[] = { MOONBOX_LUA_BUILD_GEN,
-					    MOONBOX_LUA_BUILD_SRC,
-					    MOONBOX_LUADIR };
-	char path[4096] = "", probe[1024], sdir[1024];
-	const char *env = getenv("MOONBOX_LUA_PATH");
-	size_t i;
+	static const char *const build_dirs[] = { MOONBOX_LUA_BUILD_GEN,
+						  MOONBOX_LUA_BUILD_SRC };
+	static const char *const inst_dirs[] = { MOONBOX_LUADIR };
+	const char *const *dirs = inst_dirs;
+	size_t i, ndirs = 1;
+	char path[4096] = "", sdir[1024];
+	const char *env = getenv("MOONBOX_LUA_PATH"), *dflt;
 	char *slash;
 
+	if (running_from_build()) {
+		dirs = build_dirs;
+		ndirs = 2;
+	}
 	if (env != NULL)
 		snprintf(path, sizeof(path), "%s;", env);
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(probe, sizeof(probe), "%s/mos.lua", dirs[i]);
-		if (i == 0)
-			snprintf(probe, sizeof(probe), "%s/mos/ffi_decl.lua",
-				 dirs[i]);
-		if (access(probe, R_OK) != 0)
-			continue;
+	for (i = 0; i < ndirs; i++)
 		snprintf(path + strlen(path), sizeof(path) - strlen(path),
 			 "%s/?.lua;", dirs[i]);
-	}
 	/* Modules next to the script come after the built-in ones. */
 	if (script != NULL) {
 		snprintf(sdir, sizeof(sdir), "%s", script);
@@ -190,8 +207,12 @@ set_path(lua_State *L, const char *script)
 				 "%s/?.lua;", sdir);
 		}
 	}
-	snprintf(path + strlen(path), sizeof(path) - strlen(path), "./?.lua");
 	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "path");
+	dflt = lua_tostring(L, -1);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "./?.lua;%s",
+		 dflt != NULL ? dflt : "");
+	lua_pop(L, 1);
 	lua_pushstring(L, path);
 	lua_setfield(L, -2, "path");
 	lua_pop(L, 1);

@@ -115,4 +115,36 @@ printf 'while true do end\n' >"$TMP/loadloop.lua"
 rc=$(run_status "$TMP/loadloop" timeout 60 "$MOONBOX" --no-progress \
 	--watchdog 500 -r "$TMP/f.pcap" "$TMP/loadloop.lua")
 assert_eq "$rc" 1 "endless loop while loading: exit status"
+
+step "tracebacks start at the faulting function"
+write_script vmerr 'local function inner(x) local t; return t.y + x end
+mos.register_callback(mctx, s, mos.MOS_ON_CONN_START, mos.MOS_HK_SND, function(m, so) inner(so) end)'
+run_status "$TMP/vmerr" "$MOONBOX" --no-progress -r "$TMP/f.pcap" "$TMP/vmerr.lua" >/dev/null
+grep -q "vmerr.lua:3: in function 'inner'" "$TMP/vmerr.err" ||
+	fail "traceback lacks the faulting function"
+
+step "the watchdog stops a mos.at_exit function that never returns"
+printf 'local mctx = ...\nmos.at_exit(function() while true do end end)\n' >"$TMP/exitloop.lua"
+rc=$(run_status "$TMP/exitloop" timeout 60 "$MOONBOX" --no-progress \
+	--watchdog 300 -r "$TMP/f.pcap" --stats "$TMP/exitloop.json" "$TMP/exitloop.lua")
+assert_eq "$rc" 0 "endless at_exit: exit status"
+[ "$(json_get "$TMP/exitloop.json" script_errors_timeout)" -gt 0 ] ||
+	fail "endless at_exit: no timeout counted"
+
+step "mos.settimer checks a struct timeval as mtcp_settimer does"
+cat >"$TMP/timeval.lua" <<'LUA'
+local mctx = ...
+local ffi = require "ffi"
+local s = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0)
+local tv = ffi.new("struct timeval")
+tv.tv_sec, tv.tv_usec = 1, 1000000
+assert(mos.settimer(mctx, s, tv, function() end) == -1 and ffi.errno() == 22)
+tv.tv_sec, tv.tv_usec = -1, 0
+assert(mos.settimer(mctx, s, tv, function() end) == -1 and ffi.errno() == 22)
+tv.tv_sec, tv.tv_usec = 0, 999999
+assert(mos.settimer(mctx, s, tv, function() end) == 0)
+io.open(os.getenv("MB_OUT"), "w"):write("ok\n")
+LUA
+MB_OUT="$TMP/timeval.out" run_moonbox -r "$TMP/f.pcap" "$TMP/timeval.lua"
+grep -q ok "$TMP/timeval.out" || fail "mos.settimer accepted a bad timeval"
 echo ok

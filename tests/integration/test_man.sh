@@ -154,17 +154,84 @@ for p in $pages; do
 	grep -oE '^\.BR +[A-Za-z_.]+ +\([135]\)' "$p" >"$TMP/refs" || true
 	sed -E 's/^\.BR +([^ ]+) +\(([135])\)/\1 \2/' "$TMP/refs" >"$TMP/refs2"
 	while read -r name sec; do
-		# This project's pages; mos(3), the Lua module's page, is
-		# written separately and checked once it exists.
+		# This project's pages.
 		case "$name" in
-		mos) [ -f "$MAN/man3/mos.3" ] || continue ;;
-		mtcp_*|mos_*|moonbox_*|GetRSSCPUCore|pkt_info|moonbox|mos.conf) ;;
+		mtcp_*|mos|mos_*|moonbox_*|GetRSSCPUCore|pkt_info|moonbox|mos.conf) ;;
 		*) continue ;;
 		esac
 		[ -f "$MAN/man$sec/$name.$sec" ] ||
 			fail "$p refers to $name($sec), which has no page"
 	done <"$TMP/refs2"
 done
+
+step "mos.3: every field of the mos module; its Lua examples run"
+M3="$MAN/man3/mos.3"
+MOSLUA="$MB_SRC/bindings/lua/mos.lua"
+DEMO="$MB_SRC/tests/data/demo.pcap"
+for f in "$M3" "$MOSLUA" "$DEMO"; do
+	[ -f "$f" ] || fail "no $f"
+done
+MANWIDTH=200 man -l "$M3" >"$TMP/mos3.txt" 2>/dev/null || fail "man -l $M3"
+# The module's functions and top-level fields (M.name; _run and _attach
+# are moonbox's own).
+sed -n -e 's/^function M\.\([A-Za-z][A-Za-z0-9_]*\)(.*/\1/p' \
+	-e 's/^M\.\([A-Za-z][A-Za-z0-9_]*\) = .*/\1/p' "$MOSLUA" >"$TMP/mos_fields"
+nfield=$(wc -l <"$TMP/mos_fields")
+[ "$nfield" -ge 30 ] || fail "only $nfield fields found in $MOSLUA"
+while read -r f; do
+	grep -qE "(^|[^A-Za-z0-9_.])mos\.$f([^A-Za-z0-9_]|$)" "$TMP/mos3.txt" ||
+		fail "mos.3 does not document mos.$f"
+done <"$TMP/mos_fields"
+# EXAMPLES: a block whose first line is "-- NAME.lua: ..." is a script, run
+# as its "--   moonbox ARGS" line says on the demo capture; a block right
+# after a script is what that script prints.
+mkdir -p "$TMP/lua"
+awk -v out="$TMP/lua/block" '
+	/^\.SH/ { inex = ($0 ~ /^\.SH +"?EXAMPLES"?/); next }
+	inex && /^\.EX/ { n++; code = 1; next }
+	inex && /^\.EE/ { code = 0; next }
+	code { print > (out sprintf("%02d", n)) }
+' "$M3"
+set -- "$TMP/lua"/block*
+[ -f "$1" ] || fail "$M3: no example"
+sed -i -e 's/\\-/-/g' -e 's/\\(aq/'"'"'/g' -e 's/\\&//g' -e 's/\\e/\\/g' "$@"
+nscript=0
+prev=""
+for b in "$@"; do
+	name=$(sed -n '1s/^-- \([a-z_]*\.lua\): .*/\1/p' "$b")
+	if [ -z "$name" ]; then
+		[ -n "$prev" ] ||
+			fail "$M3: an example is neither a script nor its output"
+		cmp -s "$b" "$prev.out" ||
+			fail "$M3: $(basename "$prev") prints '$(cat "$prev.out")'," \
+				"the page says '$(cat "$b")'"
+		prev=""
+		continue
+	fi
+	cp "$b" "$TMP/lua/$name"
+	cmdline=$(sed -n 's/^--   moonbox //p' "$b" | head -1)
+	[ -n "$cmdline" ] || fail "$M3: $name has no '--   moonbox' line"
+	args=()
+	for a in $cmdline; do
+		case $a in
+		in.pcap) a=$DEMO ;;
+		out.pcap) a=$TMP/lua/out.pcap ;;
+		"$name") a=$TMP/lua/$name ;;
+		esac
+		args+=("$a")
+	done
+	rc=$(run_status "$TMP/lua/$name" "$MOONBOX" --no-progress \
+		--stats "$TMP/lua/$name.json" "${args[@]}")
+	[ "$rc" = 0 ] ||
+		fail "$M3: $name exits with $rc: $(head -5 "$TMP/lua/$name.err")"
+	[ "$(json_get "$TMP/lua/$name.json" script_errors)" = 0 ] ||
+		fail "$M3: $name: script errors: $(head -5 "$TMP/lua/$name.err")"
+	[ -s "$TMP/lua/$name.out" ] || fail "$M3: $name printed nothing"
+	prev=$TMP/lua/$name
+	nscript=$((nscript + 1))
+done
+[ "$nscript" -ge 2 ] || fail "$M3: only $nscript example scripts"
+echo "$nfield fields documented, $nscript example scripts run"
 
 step "moonbox.1: sections and every option of --help"
 M1="$MAN/man1/moonbox.1"

@@ -1,0 +1,290 @@
+--[[
+midstat.lua - "middlebox netstat": the TCP flows moonbox tracks on each
+core, with client and server address:port and the emulated TCP state of
+each endpoint, printed every second of the run's clock and once more at
+the end. The Lua version of mOS's midstat sample.
+
+Usage:
+    moonbox -r in.pcap [-c CORES] scripts/midstat.lua
+    moonbox --port DEV0 --port DEV1 scripts/midstat.lua
+It takes no arguments.
+
+How it works: reassembly is off (MOS_CLIBUF = MOS_SVRBUF = 0 on the
+listener: only states are tracked). MOS_ON_CONN_START at MOS_HK_SND adds a
+row (once per flow, at its first SYN), MOS_ON_TCP_STATE_CHANGE at both
+hooks refreshes the row's two states, MOS_ON_TIMEOUT marks a flow that the
+idle timeout ends, and MOS_ON_CONN_END (raised once per side) removes the
+row. Rows live in arrays indexed by the flow's socket, linked in creation
+order, so tracking a flow allocates nothing.
+
+Clock: a one-second timer (mos.settimer) on each core, re-armed at each
+tick; for captures the clock is the packets' time, so the tables follow
+the capture, not the wall clock: table N is printed N seconds after the
+core's first packet, before any packet of that time or later, and shows
+the flows as they were then. Should a tick come late, every second that
+passed still gets its table.
+
+Output (stdout), for each core and second of its clock:
+    midstat: core C, second N: F flows
+    Proto CPU Client Address        Client State Server Address        Server State
+    tcp   0   10.0.0.1:40000        ESTABLISHED  10.0.0.2:80           ESTABLISHED
+(header and rows exactly as mOS's midstat prints them; a state not known
+yet is "-"). Each core prints its own tables in one piece, so tables of
+different cores never mix.
+
+At the end each core prints its final table, headed
+    midstat: core C, end of input: F flows open
+listing the flows still open when the input ended, then
+    midstat: core C: S flows seen, X closed, T timed out, F open at the end
+Flows that closed (both endpoints CLOSED or TIME_WAIT after FIN or RST)
+count as closed; flows the idle timeout ended count as timed out. moonbox
+ends the flows still open at the end of offline input with MOS_ON_CONN_END
+(unless --no-eof-flush); midstat recognises those ends (the flow had not
+finished, did not time out, and no later flow started on the core) and
+lists them as open. An unfinished flow whose end is followed by a new
+flow (e.g. its 4-tuple was reused by a new SYN) counts as closed.
+]]
+local mctx = ...
+local ffi = require "ffi"
+local bit = require "bit"
+
+if select("#", ...) > 1 then
+    error("midstat.lua takes no arguments", 0)
+end
+
+local CORE = mos.core
+local TCP_CLOSED, TCP_TIME_WAIT = mos.TCP_CLOSED, mos.TCP_TIME_WAIT
+local TICK_US = 1000000
+
+-- Per flow, indexed by its socket: addresses (IPv4 as the uint32 read from
+-- memory, ports in host order), the two states (-1 unknown), a flag
+-- (ACTIVE, GONE: ended unfinished) and the creation-order links.
+local cip, cport, sip, sport = {}, {}, {}, {}
+local cstate, sstate = {}, {}
+local flag, timed_out = {}, {}
+local nxt, prv = {}, {}
+local head, tail = nil, nil
+local ACTIVE, GONE = 1, 2
+
+local nactive, ngone = 0, 0
+local seen, closed, ntimed_out, open_end = 0, 0, 0, 0
+local second, due, ticking = 0, 0, false
+
+-- addrs_p does not keep addrs alive; on_start uses addrs itself.
+local addrs = ffi.new("struct sockaddr_in[2]")
+local addrlen = ffi.new("uint32_t[1]")
+local addrs_p = ffi.cast("struct sockaddr *", addrs)
+local int1 = ffi.new("int[1]")
+local int_len = ffi.new("uint32_t[1]")
+local tv = ffi.new("struct timeval")
+
+local function link(s)
+    nxt[s], prv[s] = nil, tail
+    if tail ~= nil then nxt[tail] = s else head = s end
+    tail = s
+end
+
+local function unlink(s)
+    local n, p = nxt[s], prv[s]
+    if p ~= nil then nxt[p] = n else head = n end
+    if n ~= nil then prv[n] = p else tail = p end
+    nxt[s], prv[s], flag[s] = nil, nil, nil
+end
+
+local function getstate(m, s, opt)
+    int_len[0] = 4
+    if mos.getsockopt(m, s, mos.SOL_MONSOCKET, opt, int1, int_len) ~= 0 then
+        return nil
+    end
+    return int1[0]
+end
+
+-- Both states of a flow; the server side does not exist during the first
+-- SYN's sender hook, and then keeps what is known.
+local function refresh(m, s)
+    local v = getstate(m, s, mos.MOS_TCP_STATE_CLI)
+    if v ~= nil then cstate[s] = v end
+    v = getstate(m, s, mos.MOS_TCP_STATE_SVR)
+    if v ~= nil then sstate[s] = v end
+end
+
+-- -- Output -------------------------------------------------------------
+
+local HEADER = "Proto CPU Client Address        Client State " ..
+               "Server Address        Server State\n"
+
+local function ipstr(a)
+    return string.format("%d.%d.%d.%d", bit.band(a, 255),
+                         bit.band(bit.rshift(a, 8), 255),
+                         bit.band(bit.rshift(a, 16), 255),
+                         bit.rshift(a, 24))
+end
+
+local function statename(v)
+    return v ~= nil and mos.state_names[v] or "-"
+end
+
+-- One endpoint as mOS prints it: "ip:" then the port left-justified so
+-- that "ip:port" fills 21 columns, a space, the state in 12 columns.
+local function endpoint(ip, port, state)
+    local a = ipstr(ip) .. ":"
+    local w = 21 - #a
+    local p = w > 0 and string.format("%-" .. w .. "d", port) or tostring(port)
+    return a .. p .. " " .. string.format("%-12s", statename(state))
+end
+
+local function table_lines(out, final)
+    out[#out + 1] = HEADER
+    local s = head
+    while s ~= nil do
+        if final or flag[s] == ACTIVE then
+            out[#out + 1] = string.format("%-5s %-3d ", "tcp", CORE) ..
+                endpoint(cip[s], cport[s], cstate[s]) .. " " ..
+                endpoint(sip[s], sport[s], sstate[s]) .. "\n"
+        end
+        s = nxt[s]
+    end
+end
+
+-- One write per table: stdio locks the stream for the call, so tables of
+-- different cores do not interleave.
+local function emit(out)
+    io.stdout:write(table.concat(out))
+    io.stdout:flush()
+end
+
+local function print_second()
+    local out = { string.format("midstat: core %d, second %d: %d flows\n",
+                                CORE, second, nactive) }
+    table_lines(out, false)
+    emit(out)
+end
+
+-- -- Callbacks ----------------------------------------------------------
+
+-- Unfinished flows that ended are kept until another flow starts: if one
+-- does, their end was not the end of the input.
+local function purge_gone()
+    local s = head
+    while s ~= nil and ngone > 0 do
+        local n = nxt[s]
+        if flag[s] == GONE then
+            unlink(s)
+            ngone = ngone - 1
+            closed = closed + 1
+        end
+        s = n
+    end
+end
+
+local function on_start(m, s)
+    if ngone > 0 then purge_gone() end
+    addrlen[0] = 2 * ffi.sizeof("struct sockaddr")
+    if mos.getpeername(m, s, addrs_p, addrlen, mos.MOS_SIDE_BOTH) ~= 0 then
+        return
+    end
+    cip[s], cport[s] = addrs[0].sin_addr, bit.rshift(bit.bswap(addrs[0].sin_port), 16)
+    sip[s], sport[s] = addrs[1].sin_addr, bit.rshift(bit.bswap(addrs[1].sin_port), 16)
+    cstate[s], sstate[s], timed_out[s] = nil, nil, nil
+    refresh(m, s)
+    flag[s] = ACTIVE
+    link(s)
+    nactive = nactive + 1
+    seen = seen + 1
+end
+
+local function on_state(m, s)
+    if flag[s] == ACTIVE then refresh(m, s) end
+end
+
+local function on_timeout(m, s)
+    if flag[s] == ACTIVE then timed_out[s] = true end
+end
+
+local function finished(v)
+    return v == TCP_CLOSED or v == TCP_TIME_WAIT
+end
+
+-- Raised once per side: the first call does the work.
+local function on_end(m, s)
+    if flag[s] ~= ACTIVE then return end
+    refresh(m, s)
+    nactive = nactive - 1
+    if not timed_out[s] and not (finished(cstate[s]) and finished(sstate[s])) then
+        flag[s] = GONE
+        ngone = ngone + 1
+        return
+    end
+    if timed_out[s] then
+        ntimed_out = ntimed_out + 1
+    else
+        closed = closed + 1
+    end
+    unlink(s)
+end
+
+local arm
+
+-- Tables follow the clock: a late timer (one burst spanning several
+-- seconds) prints every second that passed, and the next one is due a
+-- whole number of seconds after the first.
+local function on_tick(m, id)
+    local now = mos.cb_get_ts(m)
+    if not ticking then
+        ticking, due = true, now
+    end
+    -- Microseconds wrap every 71 minutes: compare differences.
+    while bit.tobit(now - due) >= 0 do
+        second = second + 1
+        print_second()
+        due = (due + TICK_US) % 4294967296
+    end
+    arm(m, id, bit.tobit(due - now))
+end
+
+arm = function(m, id, us)
+    tv.tv_sec, tv.tv_usec = math.floor(us / 1e6), us % 1000000
+    if mos.settimer(m, id, tv, on_tick) ~= 0 then
+        io.stderr:write(string.format("midstat: core %d: cannot arm the " ..
+                                      "timer (errno %d)\n", CORE, ffi.errno()))
+    end
+end
+
+local function on_exit()
+    open_end = nactive + ngone
+    local out = { string.format("midstat: core %d, end of input: %d flows open\n",
+                                CORE, open_end) }
+    table_lines(out, true)
+    out[#out + 1] = string.format("midstat: core %d: %d flows seen, %d closed, " ..
+                                  "%d timed out, %d open at the end\n", CORE,
+                                  seen, closed, ntimed_out, open_end)
+    emit(out)
+end
+
+-- -- Set-up -------------------------------------------------------------
+
+local function check(r, what)
+    if r ~= 0 then
+        error(string.format("midstat: %s failed (errno %d)", what, ffi.errno()), 0)
+    end
+end
+
+local sock = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0)
+if sock < 0 then check(-1, "mos.socket") end
+int1[0] = 0
+check(mos.setsockopt(mctx, sock, mos.SOL_MONSOCKET, mos.MOS_CLIBUF, int1, 4),
+      "MOS_CLIBUF")
+check(mos.setsockopt(mctx, sock, mos.SOL_MONSOCKET, mos.MOS_SVRBUF, int1, 4),
+      "MOS_SVRBUF")
+check(mos.register_callback(mctx, sock, mos.MOS_ON_CONN_START, mos.MOS_HK_SND,
+                            on_start), "CONN_START")
+check(mos.register_callback(mctx, sock, mos.MOS_ON_TCP_STATE_CHANGE,
+                            mos.MOS_HK_SND, on_state), "TCP_STATE_CHANGE@SND")
+check(mos.register_callback(mctx, sock, mos.MOS_ON_TCP_STATE_CHANGE,
+                            mos.MOS_HK_RCV, on_state), "TCP_STATE_CHANGE@RCV")
+check(mos.register_callback(mctx, sock, mos.MOS_ON_TIMEOUT, mos.MOS_NULL,
+                            on_timeout), "TIMEOUT")
+check(mos.register_callback(mctx, sock, mos.MOS_ON_CONN_END, mos.MOS_HK_SND,
+                            on_end), "CONN_END")
+check(mos.settimer(mctx, sock, 1, on_tick), "mos.settimer")
+mos.at_exit(on_exit)
