@@ -5,7 +5,7 @@ set -euo pipefail
 
 MB_PACKAGES="build-essential cmake pkg-config dpdk dpdk-dev libdpdk-dev
 libluajit-5.1-dev luajit libcmocka-dev libpcap-dev python3 python3-scapy
-tcpflow tshark tcpdump man-db groff-base"
+tcpflow tshark tcpdump man-db groff-base bc"
 
 mb_install_deps() {
 	local missing=() p

@@ -124,6 +124,7 @@ struct opts {
 	int split;
 	const char *manifest;
 	int valid_only;
+	uint32_t acks;
 };
 
 static const char *const mode_names[] = {
@@ -134,7 +135,7 @@ static const char *const mode_names[] = {
 enum {
 	O_CONNS = 256, O_SEED, O_REORDER, O_REXMIT, O_OVERLAP, O_RST, O_WRAP,
 	O_DATA, O_SEGSIZE, O_EXPECT, O_CONC, O_CLIENTS, O_BYTES, O_PATTERN,
-	O_EVERY, O_SPLIT, O_MANIFEST, O_VALID_ONLY, O_HELP,
+	O_EVERY, O_SPLIT, O_MANIFEST, O_VALID_ONLY, O_ACKS, O_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -156,6 +157,7 @@ static const struct option long_opts[] = {
 	{ "split", no_argument, NULL, O_SPLIT },
 	{ "manifest", required_argument, NULL, O_MANIFEST },
 	{ "valid-only", no_argument, NULL, O_VALID_ONLY },
+	{ "acks", required_argument, NULL, O_ACKS },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -180,6 +182,7 @@ static const unsigned opt_modes[] = {
 	[O_SPLIT - O_CONNS] = MB(M_PATTERN),
 	[O_MANIFEST - O_CONNS] = MB(M_HOSTILE),
 	[O_VALID_ONLY - O_CONNS] = MB(M_HOSTILE),
+	[O_ACKS - O_CONNS] = MB(M_OPEN),
 };
 
 static void
@@ -208,6 +211,8 @@ usage(FILE *f)
 "           --conns N (4) --bytes B (10000000, per connection) --seed S\n"
 "  open     connections that send --data B (64) bytes and are never closed:\n"
 "           --conns N (required) --concurrency C (64)\n"
+"           --acks R  then R pure ACKs per connection on average, from\n"
+"                     servers picked at random, once all are open\n"
 "  pattern  payloads carrying --pattern STR in about 1 of --every K (10)\n"
 "           segments, split across two segments with --split; prints\n"
 "           'occurrences_c2s N', 'occurrences_s2c N', 'occurrences_split N'\n"
@@ -372,6 +377,8 @@ apply_opt(struct opts *o, int c, const char *arg)
 	case O_VALID_ONLY:
 		o->valid_only = 1;
 		return 0;
+	case O_ACKS:
+		return parse_u32("--acks", arg, 0, 1000, &o->acks);
 	}
 	return -1;
 }
@@ -440,13 +447,18 @@ opts_parse(struct opts *o, int argc, char **argv)
 		fprintf(stderr, "mkpcap: open needs --conns N\n");
 		return -1;
 	}
+	if (m == M_OPEN && o->acks > 0 && o->conc != 0 && o->conc < o->conns) {
+		fprintf(stderr, "mkpcap: --acks needs every connection open "
+			"at once (--concurrency >= --conns)\n");
+		return -1;
+	}
 	if (m == M_PATTERN && o->pattern == NULL) {
 		fprintf(stderr, "mkpcap: pattern needs --pattern STR\n");
 		return -1;
 	}
 	if (o->conc == 0)
-		o->conc = m == M_HTTP || m == M_OPEN ? 64 :
-			  m == M_BULK ? (uint32_t)o->conns : 8;
+		o->conc = m == M_HTTP || (m == M_OPEN && o->acks == 0) ? 64 :
+			  m == M_BULK || m == M_OPEN ? (uint32_t)o->conns : 8;
 	return 0;
 }
 
@@ -1539,6 +1551,13 @@ run_conns(const struct opts *o)
 		} else {
 			act[k] = act[--nact];
 		}
+	}
+	/* Lookups of a full table: every connection is still in pool[]. */
+	for (uint64_t n = 0; ret == 0 && n < (uint64_t)o->acks * conc; n++) {
+		struct conn *c = &pool[rng_below(&sched, conc)];
+
+		plan_add(&c->out, S2C, F_ACK, 1 + c->sent[S2C], 0);
+		conn_send(c, &w);
 	}
 	if (out_close(&w) < 0)
 		ret = 1;

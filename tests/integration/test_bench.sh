@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# test_bench.sh - smoke test of bench/run: with --quick (shortened further:
+# 1 s per measurement, 20000 flows, the test build) it runs every
+# configuration and the memory benchmark, prints every row and writes the
+# JSON shape other tools read. No timing is asserted: only that each
+# number exists and is positive.
+. "$(dirname "$0")/lib.sh"
+
+step "bench/run --quick on the test build"
+"$PY" "$MB_SRC/bench/run" --quick --time 1 --flows 20000 --no-build \
+	--build "$MB_BUILD" --work "$TMP" --json "$TMP/bench.json" \
+	>"$TMP/bench.out" 2>"$TMP/bench.err" ||
+	fail "bench/run failed: $(tail -5 "$TMP/bench.err")"
+cat "$TMP/bench.out"
+
+for row in io track c-midstat lua-midstat lua-rewrite lua-peek; do
+	line=$(grep "^$row " "$TMP/bench.out") || fail "no row for $row"
+	case $line in
+	*missing*) fail "row $row is missing a number: $line" ;;
+	esac
+done
+grep -q "^ratios: track/io [0-9.]*, " "$TMP/bench.out" || fail "no ratios line"
+grep -q "^memory: [0-9]* open flows" "$TMP/bench.out" || fail "no memory line"
+
+"$PY" - "$TMP/bench.json" <<'PY' || fail "JSON shape"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["cores"] == 1 and j["machine"]
+for c in ("io", "track", "c-midstat", "lua-midstat", "lua-rewrite", "lua-peek"):
+    assert j["configs"][c]["mpps"] > 0, c
+for r in ("track/io", "lua-midstat/c-midstat"):
+    assert j["ratios"][r] > 0, r
+m = j["memory"]
+assert m["flows"] == 20000, m
+assert m["bytes_per_flow"] > 0 and m["lookup_mpps_full_table"] > 0, m
+PY
+echo ok
