@@ -225,18 +225,12 @@ flush_dist(struct core *c)
 	s->n = 0;
 }
 
-void
-core_tx(struct core *c, uint16_t port, struct rte_mbuf *m)
+/* Queue m for port (or for the distributor, which knows the port). */
+static inline void
+sink_put(struct core *c, uint16_t port, struct rte_mbuf *m)
 {
 	struct core_sink *s;
 
-	if (g_rt.opts.passive) {
-		c->st.dropped_passive++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	c->st.tx_packets++;
-	c->st.tx_bytes += rte_pktmbuf_pkt_len(m);
 	if (c->to_dist != NULL) {
 		m->port = port;
 		s = &c->sink[0];
@@ -252,28 +246,28 @@ core_tx(struct core *c, uint16_t port, struct rte_mbuf *m)
 }
 
 void
+core_tx(struct core *c, uint16_t port, struct rte_mbuf *m)
+{
+	if (g_rt.opts.passive) {
+		c->st.dropped_passive++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	c->st.tx_packets++;
+	c->st.tx_bytes += rte_pktmbuf_pkt_len(m);
+	sink_put(c, port, m);
+}
+
+void
 core_tx_gen(struct core *c, uint16_t port, struct rte_mbuf *m)
 {
-	struct core_sink *s;
-
 	if (g_rt.opts.passive) {
 		rte_pktmbuf_free(m);
 		return;
 	}
 	c->st.pkts_sent++;
 	m->ol_flags |= g_rt.gen_flag;
-	if (c->to_dist != NULL) {
-		m->port = port;
-		s = &c->sink[0];
-		s->m[s->n++] = m;
-		if (s->n == RTE_DIM(s->m))
-			flush_dist(c);
-		return;
-	}
-	s = &c->sink[port];
-	s->m[s->n++] = m;
-	if (s->n == RTE_DIM(s->m))
-		flush_port(c, port);
+	sink_put(c, port, m);
 }
 
 void

@@ -48,7 +48,9 @@ void
 flow_read_seg(struct pipe_pkt *k)
 {
 	const uint8_t *t = flow_tcp_hdr(k);
-	uint32_t i, olen = k->pr.l4_len - 20u;
+	uint32_t i = 0, olen = k->pr.l4_len - 20u;
+	uint8_t kind, len;
+	int at;
 
 	k->g.seq = rd32(t + 4);
 	k->g.ack = rd32(t + 8);
@@ -58,24 +60,9 @@ flow_read_seg(struct pipe_pkt *k)
 	k->g.wscale = -1;
 	if (!(k->g.flags & TH_SYN))
 		return;
-	for (i = 0; i < olen;) {
-		uint8_t kind = t[20 + i], len;
-
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= olen)
-			break;
-		len = t[20 + i + 1];
-		if (len < 2 || i + len > olen)
-			break;
+	while ((at = tcp_opt_next(t + 20, olen, &i, &kind, &len)) >= 0)
 		if (kind == 3 && len == 3)
-			k->g.wscale = (int8_t)(t[20 + i + 2] & 0x0f);
-		i += len;
-	}
+			k->g.wscale = (int8_t)(t[20 + at + 2] & 0x0f);
 }
 
 /* Sockets of a flow, in listener order or reversed. */
@@ -240,11 +227,13 @@ flow_begin(struct core *c)
 			  sp == f->port[MOS_SIDE_CLI]) ? MOS_SIDE_CLI :
 			 MOS_SIDE_SVR;
 		/* A new SYN on a 4-tuple whose previous connection is over
-		 * starts a new flow (the old one ends first). */
-		if ((k->g.flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+		 * (its client CLOSED or in TIME_WAIT) starts a new flow, the
+		 * old one ending first. Any other SYN belongs to the live
+		 * connection, which discards it. */
+		if ((k->g.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
 		    k->snd == MOS_SIDE_CLI &&
-		    f->h[MOS_SIDE_CLI].state != TCP_SYN_SENT &&
-		    f->h[MOS_SIDE_CLI].state != TCP_LISTEN) {
+		    (f->h[MOS_SIDE_CLI].state == TCP_CLOSED ||
+		     f->h[MOS_SIDE_CLI].state == TCP_TIME_WAIT)) {
 			k->fidx = idx;
 			return FB_RECYCLE;
 		}
@@ -565,7 +554,7 @@ flow_rcv(struct core *c)
 		c->st.rexmit_ctrl++;
 	if (accept && k->g.len > 0 && (r->flags & HF_IRS))
 		place_payload(c, f, k);
-	if ((k->g.flags & TH_FIN) && !(f->buf & (1u << k->rcv)) &&
+	if (fsm_fin_acceptable(&k->g) && !(f->buf & (1u << k->rcv)) &&
 	    (r->flags & HF_IRS)) {
 		/* Without a buffer there are no holes to wait for: the FIN
 		 * is taken as it comes (as mOS does). */

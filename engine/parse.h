@@ -43,6 +43,29 @@ struct parsed {
 	uint8_t vlans;		/* number of VLAN tags */
 };
 
+/* Walk the olen bytes of TCP options at opt from *pos: the offset of the
+ * next option that has a length byte and lies wholly inside (its kind and
+ * length in *kind and *len, *pos moved past it), or -1 at the end of the
+ * list or at a malformed option, where the walk stops. */
+static inline int
+tcp_opt_next(const uint8_t *opt, uint32_t olen, uint32_t *pos, uint8_t *kind,
+	     uint8_t *len)
+{
+	uint32_t i = *pos;
+
+	while (i < olen && opt[i] == 1)		/* NOP */
+		i++;
+	if (i >= olen || opt[i] == 0 || i + 1 >= olen || opt[i + 1] < 2 ||
+	    i + opt[i + 1] > olen) {
+		*pos = olen;
+		return -1;
+	}
+	*kind = opt[i];
+	*len = opt[i + 1];
+	*pos = i + *len;
+	return (int)i;
+}
+
 /* Classify a frame; fills *p and returns p->kind. */
 int
 parse_frame(const uint8_t *frame, uint32_t len, struct parsed *p);

@@ -493,37 +493,25 @@ flow_seq_remap(struct core *c, struct flow *f, struct pipe_pkt *k)
 	const struct seqadj *as = &f->adj[k->snd], *ar = &f->adj[k->rcv];
 	uint8_t *t = flow_tcp_hdr(k);
 	uint16_t *ck = (uint16_t *)(t + 16);
-	uint32_t i, olen = k->pr.l4_len - 20u;
+	uint32_t i = 0, e, olen = k->pr.l4_len - 20u;
+	uint8_t kind, len;
+	int at;
 
 	put32(t + 4, map_seq(as, k->g.seq), ck);
 	if (k->g.flags & TH_ACK)
 		put32(t + 8, map_ack(ar, k->g.ack), ck);
 	/* SACK blocks name the peer's sequence numbers, like the ack. */
-	for (i = 0; i < olen;) {
-		uint8_t kind = t[20 + i], len;
-		uint32_t e;
-
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
+	while ((at = tcp_opt_next(t + 20, olen, &i, &kind, &len)) >= 0) {
+		if (kind != 5)
 			continue;
-		}
-		if (i + 1 >= olen)
-			break;
-		len = t[20 + i + 1];
-		if (len < 2 || i + len > olen)
-			break;
-		if (kind == 5)
-			for (e = 2; e + 4 <= len; e += 4) {
-				uint8_t *p = t + 20 + i + e;
-				uint32_t v = (uint32_t)p[0] << 24 |
-					     (uint32_t)p[1] << 16 |
-					     (uint32_t)p[2] << 8 | p[3];
+		for (e = 2; e + 4 <= len; e += 4) {
+			uint8_t *p = t + 20 + at + e;
+			uint32_t v = (uint32_t)p[0] << 24 |
+				     (uint32_t)p[1] << 16 |
+				     (uint32_t)p[2] << 8 | p[3];
 
-				put32(p, map_ack(ar, v), ck);
-			}
-		i += len;
+			put32(p, map_ack(ar, v), ck);
+		}
 	}
 	c->st.seq_remapped++;
 	flow_read_seg(k);

@@ -64,6 +64,28 @@ note_wscale(struct half *s, const struct seg *g)
 
 static int rst_acceptable(const struct half *r, const struct seg *g);
 
+/* Past the handshake: what both endpoints agreed on is settled. */
+static inline int
+synchronized(const struct half *h)
+{
+	return h->state >= TCP_ESTABLISHED;
+}
+
+/* Whether the peer takes a segment from this sequence number, or drops it
+ * as beyond its window (with the receiver's slack of one more segment,
+ * as the flow engine's buffering has it). Old data is taken (a
+ * retransmission). */
+static int
+in_peer_window(const struct half *peer, const struct seg *g)
+{
+	uint32_t wnd = (peer->flags & HF_WND) && peer->wnd > 65535 ?
+		       peer->wnd : 65535;
+
+	if (!(peer->flags & HF_IRS))
+		return 1;
+	return (int32_t)(g->seq - fsm_rcv_nxt(peer)) <= (int64_t)wnd + 65536;
+}
+
 /* Whether the sender's RST ends the connection at the receiver: only then
  * does the sender's half close too (a forged RST must fool neither). */
 static int
@@ -89,12 +111,20 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 	*syn_rexmit = 0;
 	if (g->flags & TH_RST)
 		return rst_believed(peer, g) ? set_state(s, TCP_CLOSED) : 0;
+	/* What the peer discards tells nothing of this endpoint: after the
+	 * handshake a SYN or a segment without ACK, and at any time a
+	 * segment beyond the peer's window (it must not move snd_nxt or
+	 * announce a FIN that will never be taken). */
+	if ((synchronized(s) && ((g->flags & TH_SYN) || !(g->flags & TH_ACK))) ||
+	    (!(g->flags & TH_SYN) && !in_peer_window(peer, g)))
+		return 0;
 	/* The client acknowledges a SYN/ACK that was not captured. */
 	if (s->state == TCP_SYN_SENT && (g->flags & (TH_SYN | TH_ACK)) == TH_ACK &&
 	    !(s->flags & HF_IRS)) {
 		s->irs = g->ack - 1;
 		s->rcv_off = 0;
 		s->flags |= HF_IRS;
+		s->flags &= (uint8_t)~HF_ALT_ISS;
 		ev |= set_state(s, TCP_ESTABLISHED);
 	}
 
@@ -102,13 +132,24 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 		if (s->state == TCP_LISTEN) {
 			s->iss = g->seq;
 			s->snd_una = g->seq;
-			s->snd_nxt = g->seq + 1;
+			/* Data on the SYN counts (TCP Fast Open). */
+			s->snd_nxt = g->seq + 1 + g->len;
 			s->flags |= HF_ISS;
 			note_wscale(s, g);
 			return MOS_ON_CONN_START | set_state(s, TCP_SYN_SENT);
 		}
-		if ((s->flags & HF_ISS) && g->seq == s->iss)
+		if ((s->flags & HF_ISS) && g->seq == s->iss) {
 			*syn_rexmit = 1;
+		} else if (s->state == TCP_SYN_SENT) {
+			/* A new attempt with another ISN: the SYN/ACK will
+			 * answer one of the two (fsm_recv_ctl). */
+			s->fss = s->iss;
+			s->flags |= HF_ALT_ISS;
+			s->iss = g->seq;
+			s->snd_una = g->seq;
+			s->snd_nxt = g->seq + 1 + g->len;
+			note_wscale(s, g);
+		}
 		return 0;
 	}
 	if (g->flags & TH_SYN) {
@@ -119,6 +160,14 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 			s->snd_nxt = g->seq + 1;
 			s->flags |= HF_ISS;
 			note_wscale(s, g);
+		}
+		/* It answers the client's SYN whose ISN it acknowledges,
+		 * which may not be the one first seen (a second SYN with
+		 * another ISN). */
+		if (s->state == TCP_SYN_RCVD && (s->flags & HF_IRS) &&
+		    (uint32_t)(g->ack - 1 - s->irs) > (uint32_t)s->rcv_off) {
+			s->irs = g->ack - 1;
+			s->rcv_off = 0;
 		}
 	}
 	note_window(s, peer, g);
@@ -136,6 +185,7 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 	if ((g->flags & TH_FIN) && !(s->flags & HF_FIN_SENT)) {
 		s->fss = g->seq + g->len;
 		s->flags |= HF_FIN_SENT;
+		s->flags &= (uint8_t)~HF_ALT_ISS;
 		switch (s->state) {
 		case TCP_SYN_RCVD:
 		case TCP_ESTABLISHED:
@@ -198,6 +248,8 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 			r->irs = g->seq;
 			r->rcv_off = 0;
 			r->flags |= HF_IRS;
+			/* Data on a SYN is the stream's first bytes. */
+			*accept_data = 1;
 			return MOS_ON_CONN_START | set_state(r, TCP_SYN_RCVD);
 		}
 		if ((r->flags & HF_IRS) && g->seq == r->irs)
@@ -208,9 +260,18 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 	if (g->flags & TH_SYN) {
 		/* SYN/ACK arriving at the client. */
 		if (r->state == TCP_SYN_SENT) {
-			if (!(g->flags & TH_ACK) || !seq_lt(r->iss, g->ack) ||
-			    seq_lt(r->snd_nxt, g->ack))
+			if (!(g->flags & TH_ACK))
 				return 0;
+			if (!seq_lt(r->iss, g->ack) ||
+			    seq_lt(r->snd_nxt, g->ack)) {
+				/* Unless it answers the earlier SYN. */
+				if (!(r->flags & HF_ALT_ISS) ||
+				    g->ack != r->fss + 1)
+					return 0;
+				r->iss = r->fss;
+				r->snd_nxt = r->iss + 1;
+			}
+			r->flags &= (uint8_t)~HF_ALT_ISS;
 			r->irs = g->seq;
 			r->rcv_off = 0;
 			r->flags |= HF_IRS;
@@ -224,37 +285,38 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 		return 0;
 	}
 
-	if (g->flags & TH_ACK) {
-		if (seq_lt(r->snd_una, g->ack))
-			r->snd_una = g->ack;
-		switch (r->state) {
-		case TCP_SYN_RCVD:
-			if (!(r->flags & HF_ISS)) {
-				/* The SYN/ACK was not captured: the ACK
-				 * shows the handshake completed. */
-				r->iss = g->ack - 1;
-				r->snd_una = r->iss;
-				r->snd_nxt = g->ack;
-				r->flags |= HF_ISS;
-			}
-			if (g->ack == r->snd_nxt)
-				ev |= set_state(r, TCP_ESTABLISHED);
-			break;
-		case TCP_FIN_WAIT_1:
-			if (g->ack == r->fss + 1)
-				ev |= set_state(r, TCP_FIN_WAIT_2);
-			break;
-		case TCP_CLOSING:
-			if (g->ack == r->fss + 1)
-				ev |= set_state(r, TCP_TIME_WAIT);
-			break;
-		case TCP_LAST_ACK:
-			if (g->ack == r->fss + 1)
-				ev |= set_state(r, TCP_CLOSED);
-			break;
-		default:
-			break;
+	/* Without ACK a segment is discarded, its data and FIN too. */
+	if (!(g->flags & TH_ACK))
+		return ev;
+	if (seq_lt(r->snd_una, g->ack))
+		r->snd_una = g->ack;
+	switch (r->state) {
+	case TCP_SYN_RCVD:
+		if (!(r->flags & HF_ISS)) {
+			/* The SYN/ACK was not captured: the ACK
+			 * shows the handshake completed. */
+			r->iss = g->ack - 1;
+			r->snd_una = r->iss;
+			r->snd_nxt = g->ack;
+			r->flags |= HF_ISS;
 		}
+		if (g->ack == r->snd_nxt)
+			ev |= set_state(r, TCP_ESTABLISHED);
+		break;
+	case TCP_FIN_WAIT_1:
+		if (g->ack == r->fss + 1)
+			ev |= set_state(r, TCP_FIN_WAIT_2);
+		break;
+	case TCP_CLOSING:
+		if (g->ack == r->fss + 1)
+			ev |= set_state(r, TCP_TIME_WAIT);
+		break;
+	case TCP_LAST_ACK:
+		if (g->ack == r->fss + 1)
+			ev |= set_state(r, TCP_CLOSED);
+		break;
+	default:
+		break;
 	}
 
 	/* A FIN at or before what was already consumed is a repeat. */
@@ -306,7 +368,7 @@ fsm_recv_fin(struct half *r, const struct half *peer, const struct seg *g)
 	(void)peer;
 	if (r->flags & HF_FIN_RCVD)
 		return 0;
-	if ((g->flags & TH_FIN) && (r->flags & HF_IRS)) {
+	if (fsm_fin_acceptable(g) && (r->flags & HF_IRS)) {
 		int64_t off = fsm_seq_to_off(r, g->seq) + (int64_t)g->len;
 
 		switch (r->state) {

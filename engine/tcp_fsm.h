@@ -21,6 +21,14 @@
  *   SYN_SENT --send ACK (its SYN/ACK was not captured)--> ESTABLISHED
  * (the table is symmetric: either side may close first or both at once).
  *
+ * Like a real receiver, a half ignores what its endpoint would discard:
+ * after the handshake, segments without ACK and segments with SYN (their
+ * data and FIN too), RSTs outside its window, and a half ignores the
+ * segments its own endpoint sends that the peer would discard. Data on a
+ * SYN is the stream's first bytes (TCP Fast Open; without it the client
+ * sends the same bytes again). A second SYN with another ISN replaces the
+ * first until the SYN/ACK shows which one the server answered.
+ *
  * Sequence numbers are 32-bit and compared modulo 2^32; received bytes are
  * also counted as 64-bit stream offsets (0 = first byte after the SYN),
  * which is what the reassembly buffer and mtcp_ppeek use.
@@ -47,6 +55,9 @@
 #define HF_FIN_PEND	0x10	/* peer FIN seen beyond a gap (fin_off) */
 #define HF_WSCALE	0x20	/* this endpoint offered window scaling */
 #define HF_WND		0x40	/* wnd is known */
+#define HF_ALT_ISS	0x80	/* SYN_SENT: fss holds the ISN of an earlier
+				   SYN with another ISN (the SYN/ACK will
+				   tell which one the server answered) */
 
 /* Stream offsets beyond this are impossible (a sign of a hostile peer). */
 #define FSM_OFF_MAX	(1ULL << 62)
@@ -69,7 +80,8 @@ struct half {
 	uint8_t pad;
 	uint32_t iss;		/* initial sequence number it sent */
 	uint32_t snd_nxt;	/* highest sequence number it sent + 1 */
-	uint32_t fss;		/* sequence number of its FIN */
+	uint32_t fss;		/* sequence number of its FIN (HF_ALT_ISS:
+				   the ISN of its earlier SYN) */
 	uint32_t snd_una;	/* highest ack it received from the peer */
 	uint32_t irs;		/* initial sequence number it received */
 	uint32_t wnd;		/* receive window it advertised, scaled */
@@ -124,6 +136,15 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
  */
 uint32_t
 fsm_recv_fin(struct half *r, const struct half *peer, const struct seg *g);
+
+/* Whether a receiver takes the FIN of segment g: only with ACK and
+ * without SYN or RST (fsm_recv_fin; the flow engine's unbuffered sides). */
+static inline int
+fsm_fin_acceptable(const struct seg *g)
+{
+	return (g->flags & (TH_FIN | TH_ACK | TH_SYN | TH_RST)) ==
+	       (TH_FIN | TH_ACK);
+}
 
 /* Advance rcv_off over in-order payload when the side keeps no buffer:
  * bytes [off, off+len) with off <= rcv_off extend it. */

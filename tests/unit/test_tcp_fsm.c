@@ -8,7 +8,9 @@
  * Every row of the clean-connection trace of mos-semantics §2.4 is checked
  * (states of both halves and the event bits of both hooks), then the other
  * closes, RSTs in every state, retransmitted SYN, SYN/ACK and FIN, a FIN
- * beyond a hole, window scaling and a lost SYN/ACK. Every test runs three
+ * beyond a hole, window scaling and a lost SYN/ACK, and what a receiver
+ * discards (data without ACK, SYNs in a live connection, segments beyond
+ * its window), data on a SYN and a second SYN. Every test runs three
  * times, with initial sequence numbers far from 2^32 and with ones that
  * make the numbers wrap inside the handshake, the data and the close.
  */
@@ -1016,6 +1018,129 @@ isn_wrap2(void **state)
 	return 0;
 }
 
+/* -- What a real receiver discards (found by tests/integration/
+ * test_hostile.sh) -------------------------------------------------------- */
+
+/* Data without ACK after the SYN: discarded by the receiver, ignored by
+ * the sender's half; the real bytes at the same numbers then count. */
+static void
+test_noack_data_discarded(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	clean(&c, R_ACK);
+	xfer(&c, CLI, C(1), 0, 13, TH_PSH);
+	expect(&c, 0, 0, TCP_ESTABLISHED, TCP_ESTABLISHED);
+	assert_int_equal(c.accept, 0);
+	assert_int_equal(c.h[SVR].rcv_off, 0);
+	assert_int_equal(c.h[CLI].snd_nxt, C(1));
+	xfer(&c, CLI, C(1), S(1), 13, TH_PSH | TH_ACK);
+	assert_int_equal(c.accept, 1);
+	assert_int_equal(c.h[SVR].rcv_off, 13);
+	/* In SYN_RCVD too, and a FIN without ACK is not taken. */
+	clean(&c, R_SYN);
+	xfer(&c, CLI, C(1), 0, 9, TH_PSH);
+	assert_int_equal(c.accept, 0);
+	assert_int_equal(c.h[SVR].rcv_off, 0);
+	clean(&c, R_DATA_SC);
+	xfer(&c, CLI, C(101), 0, 0, TH_FIN);
+	expect(&c, 0, 0, TCP_ESTABLISHED, TCP_ESTABLISHED);
+	assert_false(c.h[CLI].flags & HF_FIN_SENT);
+	assert_false(c.h[SVR].flags & HF_FIN_RCVD);
+}
+
+/* SYNs inside a live connection change nothing, SYN+FIN included, and
+ * neither does a FIN far beyond the receiver's window. */
+static void
+test_syn_in_live_connection(void **state)
+{
+	static const uint8_t fl[] = { TH_SYN, TH_SYN | TH_FIN,
+				      TH_SYN | TH_ACK, TH_SYN | TH_ACK | TH_FIN };
+	struct conn c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fl); i++) {
+		clean(&c, R_DATA_SC);
+		xfer(&c, CLI, C(101), S(51), 0, fl[i]);
+		expect(&c, 0, 0, TCP_ESTABLISHED, TCP_ESTABLISHED);
+		assert_int_equal(c.h[CLI].snd_nxt, C(101));
+		assert_false(c.h[CLI].flags & HF_FIN_SENT);
+		assert_false(c.h[SVR].flags & (HF_FIN_RCVD | HF_FIN_PEND));
+	}
+	clean(&c, R_DATA_SC);
+	xfer(&c, CLI, C(101 + 1000000), S(51), 0, TH_FIN | TH_ACK);
+	expect(&c, 0, 0, TCP_ESTABLISHED, TCP_ESTABLISHED);
+	assert_int_equal(c.h[CLI].snd_nxt, C(101));
+	assert_false(c.h[CLI].flags & HF_FIN_SENT);
+	/* The real close still works. */
+	xfer(&c, CLI, C(101), S(51), 0, TH_FIN | TH_ACK);
+	expect(&c, SC, SC, TCP_FIN_WAIT_1, TCP_CLOSE_WAIT);
+}
+
+/* Data on the SYN: the stream's first bytes, whether the SYN/ACK
+ * acknowledges them (TCP Fast Open) or not (sent again later). */
+static void
+test_syn_data(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	conn_init(&c);
+	xfer(&c, CLI, C(0), 0, 20, TH_SYN);
+	expect(&c, START | SC, START | SC, TCP_SYN_SENT, TCP_SYN_RCVD);
+	assert_int_equal(c.accept, 1);
+	assert_int_equal(c.h[CLI].snd_nxt, C(21));
+	assert_int_equal(c.h[SVR].rcv_off, 20);
+	xfer(&c, SVR, S(0), C(21), 0, TH_SYN | TH_ACK);
+	expect(&c, 0, SC, TCP_ESTABLISHED, TCP_SYN_RCVD);
+	xfer(&c, CLI, C(21), S(1), 0, TH_ACK);
+	expect(&c, 0, SC, TCP_ESTABLISHED, TCP_ESTABLISHED);
+	/* Not acknowledged: the same bytes come again from C(1). */
+	conn_init(&c);
+	xfer(&c, CLI, C(0), 0, 20, TH_SYN);
+	xfer(&c, SVR, S(0), C(1), 0, TH_SYN | TH_ACK);
+	expect(&c, 0, SC, TCP_ESTABLISHED, TCP_SYN_RCVD);
+	assert_int_equal(c.h[SVR].irs, C(0));
+	xfer(&c, CLI, C(1), S(1), 0, TH_ACK);
+	expect(&c, 0, SC, TCP_ESTABLISHED, TCP_ESTABLISHED);
+	xfer(&c, CLI, C(1), S(1), 30, TH_ACK | TH_PSH);
+	assert_int_equal(c.h[SVR].rcv_off, 30);
+}
+
+/* Two SYNs with different ISNs: the SYN/ACK names the one answered. */
+static void
+test_second_syn(void **state)
+{
+	struct conn c;
+	int answered;
+
+	(void)state;
+	for (answered = 0; answered < 2; answered++) {
+		uint32_t isn = answered ? C(5000) : C(0);
+
+		clean(&c, R_SYN);
+		xfer(&c, CLI, C(5000), 0, 0, TH_SYN);
+		expect(&c, 0, 0, TCP_SYN_SENT, TCP_SYN_RCVD);
+		assert_int_equal(c.h[CLI].iss, C(5000));
+		xfer(&c, SVR, S(0), isn + 1, 0, TH_SYN | TH_ACK);
+		expect(&c, 0, SC, TCP_ESTABLISHED, TCP_SYN_RCVD);
+		assert_int_equal(c.h[CLI].iss, isn);
+		assert_int_equal(c.h[SVR].irs, isn);
+		xfer(&c, CLI, isn + 1, S(1), 0, TH_ACK);
+		expect(&c, 0, SC, TCP_ESTABLISHED, TCP_ESTABLISHED);
+		xfer(&c, CLI, isn + 1, S(1), 10, TH_ACK | TH_PSH);
+		assert_int_equal(c.accept, 1);
+		assert_int_equal(c.h[SVR].rcv_off, 10);
+	}
+	/* A SYN/ACK for neither is refused. */
+	clean(&c, R_SYN);
+	xfer(&c, CLI, C(5000), 0, 0, TH_SYN);
+	xfer(&c, SVR, S(0), C(77), 0, TH_SYN | TH_ACK);
+	expect(&c, 0, 0, TCP_SYN_SENT, TCP_SYN_RCVD);
+}
+
 int
 main(void)
 {
@@ -1055,6 +1180,10 @@ main(void)
 		cmocka_unit_test(test_finished),
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_closed_is_final),
+		cmocka_unit_test(test_noack_data_discarded),
+		cmocka_unit_test(test_syn_in_live_connection),
+		cmocka_unit_test(test_syn_data),
+		cmocka_unit_test(test_second_syn),
 	};
 	int fails = 0;
 
