@@ -3,6 +3,7 @@
  * validation and the output path (see core.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,10 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_mempool.h>
 #include <rte_pause.h>
+#include <rte_ring.h>
 
 #include "core.h"
 #include "ipfrag.h"
@@ -45,6 +49,7 @@ static int
 core_engine_init(struct core *c)
 {
 	uint32_t flows = (uint32_t)g_rt.cfg.max_flows;
+	char name[RTE_MEMPOOL_NAMESIZE];
 
 	if (flowtbl_init(&c->ft, flows, c->idx) != 0)
 		return -1;
@@ -56,12 +61,77 @@ core_engine_init(struct core *c)
 	c->rbpool = rb_pool_create(g_rt.cfg.buf_mem);
 	if (c->rbpool == NULL)
 		return -1;
+	/* Never freed before EAL's cleanup: a port may still hold buffers of
+	 * it in a transmit queue when the core goes; a core created again
+	 * with the same index takes it back. */
+	snprintf(name, sizeof(name), "mb_big%d", c->idx);
+	c->big = rte_mempool_lookup(name);
+	if (c->big == NULL)
+		c->big = rte_pktmbuf_pool_create(name, CORE_BIG_MBUFS, 32, 0,
+			CORE_BIG_DATAROOM + RTE_PKTMBUF_HEADROOM,
+			(int)rte_socket_id());
+	if (c->big == NULL)
+		return -1;
 	if (g_rt.opts.ipfrag == IPFRAG_REASSEMBLE) {
 		c->ipfrag = ipfrag_create(c->idx);
 		if (c->ipfrag == NULL)
 			return -1;
+		if (g_rt.nb_cores > 1) {
+			snprintf(name, sizeof(name), "mb_frag_in%d", c->idx);
+			c->frag_in = rte_ring_create(name, 256,
+				(int)rte_socket_id(), RING_F_SC_DEQ);
+			if (c->frag_in == NULL)
+				return -1;
+		}
 	}
 	return 0;
+}
+
+struct rte_mbuf *
+core_linearize(struct core *c, const struct rte_mbuf *m)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	struct rte_mbuf *out;
+	const void *src;
+	char *d;
+
+	if (len > CORE_BIG_DATAROOM || (out = rte_pktmbuf_alloc(c->big)) == NULL)
+		return NULL;
+	d = rte_pktmbuf_append(out, (uint16_t)len);
+	/* rte_pktmbuf_read copies a chain into d (a contiguous frame it
+	 * would return in place). */
+	src = rte_pktmbuf_read(m, 0, len, d);
+	if (d == NULL || src == NULL) {
+		rte_pktmbuf_free(out);
+		return NULL;
+	}
+	if (src != d)
+		memcpy(d, src, len);
+	out->port = m->port;
+	out->ol_flags = m->ol_flags;
+	rte_mbuf_dynfield_copy(out, m);
+	return out;
+}
+
+int
+core_all_input_over(void)
+{
+	int i;
+
+	for (i = 0; i < g_rt.nb_cores; i++) {
+		const struct core *o = g_rt.cores[i];
+		int s;
+
+		if (o == NULL)
+			continue;
+		/* A core that failed or never started hands nothing over. */
+		s = __atomic_load_n(&o->state, __ATOMIC_ACQUIRE);
+		if (s != CORE_INIT && s != CORE_READY && s != CORE_RUNNING)
+			continue;
+		if (!__atomic_load_n(&o->input_over, __ATOMIC_ACQUIRE))
+			return 0;
+	}
+	return 1;
 }
 
 struct core *
@@ -147,6 +217,13 @@ core_free(struct core *c)
 	timers_free(&c->timers);
 	rb_pool_destroy(c->rbpool);
 	ipfrag_destroy(c->ipfrag);
+	if (c->frag_in != NULL) {
+		struct rte_mbuf *m;
+
+		while (rte_ring_dequeue(c->frag_in, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(c->frag_in);
+	}
 	free(c);
 }
 

@@ -27,6 +27,11 @@
 
 #define CORE_MAX_ND	(RT_BURST * 2)
 
+/* Frames the engine analyses are contiguous: chained ones (jumbo frames)
+ * and reassembled datagrams are copied into buffers of this size. */
+#define CORE_BIG_DATAROOM	16384
+#define CORE_BIG_MBUFS		255
+
 struct rb_pool;
 struct ipfrag;
 
@@ -83,6 +88,11 @@ struct core {
 	struct timers timers;
 	struct rb_pool *rbpool;
 	struct ipfrag *ipfrag;		/* NULL with --ipfrag=pass */
+	struct rte_mempool *big;	/* CORE_BIG_DATAROOM buffers */
+	struct rte_ring *frag_in;	/* datagrams other cores reassembled
+					   for this core's flows (NULL with
+					   one core) */
+	volatile int input_over;	/* this core takes no more input */
 	uint16_t nnd;			/* pending new-data entries */
 	struct nd_ent nd[CORE_MAX_ND];
 	filter_arg_t noarg;		/* arg of built-in events */
@@ -104,6 +114,17 @@ struct core {
 	int (*run)(struct core *c);
 	void *host;			/* the Lua host's per-core state */
 };
+
+/* A copy of chained frame m in one buffer of c->big (port, flags and
+ * dynamic fields too), or NULL when it is longer than CORE_BIG_DATAROOM or
+ * no buffer is free. */
+struct rte_mbuf *
+core_linearize(struct core *c, const struct rte_mbuf *m);
+
+/* Whether every core's input is over (none can hand a datagram to
+ * another any more). */
+int
+core_all_input_over(void);
 
 /* The core whose thread is calling, or NULL (main thread, other threads).
  * initial-exec: every API call reads it, and the default model of a shared

@@ -1,132 +1,291 @@
 /*
- * ipfrag.c - IPv4 reassembly for analysis (see ipfrag.h), with DPDK's
- * rte_ip_frag. Its reassembly edits the first fragment's header in place,
- * so it is given copies, never the frames being forwarded. A completed
- * datagram arrives as a chain of buffers and is made contiguous in a
- * buffer from a pool of large ones, since the flow engine parses frames in
- * one piece; datagrams larger than that buffer are counted and skipped.
+ * ipfrag.c - IPv4 reassembly for analysis (see ipfrag.h).
+ *
+ * Not DPDK's rte_ip_frag: its build fixes 8 fragments per datagram (a
+ * 1500-byte MTU path cuts a 16 KiB datagram in 12) and it drops a datagram
+ * on an exact duplicate fragment, which receivers ignore. The datagrams of
+ * a core are few (FRAG_SLOTS) and fragments rare on TCP paths, so a slot
+ * table scanned linearly is enough; each slot holds the payload at its
+ * offsets, so a completed datagram is one copy away from a contiguous
+ * buffer. A slot that failed stays (dead) until it times out, so its later
+ * fragments neither count again nor start a datagram that cannot end.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_cycles.h>
-#include <rte_ip_frag.h>
-#include <rte_lcore.h>
+#include <rte_ip.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
 
 #include "core.h"
 #include "ipfrag.h"
+#include "mtcp_util.h"
 
-#define FRAG_BUCKETS		1024
-#define FRAG_BUCKET_ENTRIES	16
-#define FRAG_TIMEOUT_MS		2000
-#define BIG_DATAROOM		16384
-#define BIG_MBUFS		511
+#define FRAG_SLOTS		256
+#define FRAG_TIMEOUT_MS		30000	/* Linux's ipfrag_time */
+#define FRAG_SCAN_MS		1000
+#define FRAG_HDR_MAX		(22 + 60)
+
+enum { SLOT_FREE, SLOT_OPEN, SLOT_DEAD };
+
+struct dgram {
+	uint32_t src, dst;
+	uint16_t id;
+	uint8_t proto;
+	uint8_t state;		/* SLOT_* */
+	uint8_t l2_len;		/* of the first fragment, with hdr_len */
+	uint8_t hdr_len;	/* L2 + IPv4 header; 0 until offset 0 came */
+	uint16_t npieces;
+	uint32_t total;		/* payload length; 0 until the last fragment */
+	uint32_t got;		/* payload bytes held (pieces never overlap) */
+	uint64_t born_ms;
+	uint32_t ps[IPFRAG_MAX_PIECES], pe[IPFRAG_MAX_PIECES];
+	uint8_t hdr[FRAG_HDR_MAX];
+	uint8_t data[IPFRAG_MAX_PAYLOAD];
+};
 
 struct ipfrag {
-	struct rte_ip_frag_tbl *tbl;
-	struct rte_ip_frag_death_row dr;
-	struct rte_mempool *big;
+	uint32_t nused;
+	uint64_t next_scan_ms;
+	struct dgram slot[FRAG_SLOTS];
 };
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 
 struct ipfrag *
 ipfrag_create(int core)
 {
-	struct ipfrag *f = calloc(1, sizeof(*f));
-	uint64_t cycles = rte_get_timer_hz() * FRAG_TIMEOUT_MS / 1000;
-	char name[64];
-
-	if (f == NULL)
-		return NULL;
-	f->tbl = rte_ip_frag_table_create(FRAG_BUCKETS, FRAG_BUCKET_ENTRIES,
-					  FRAG_BUCKETS * FRAG_BUCKET_ENTRIES,
-					  cycles, (int)rte_socket_id());
-	snprintf(name, sizeof(name), "mb_frag%d", core);
-	f->big = rte_pktmbuf_pool_create(name, BIG_MBUFS, 32, 0,
-					 BIG_DATAROOM + RTE_PKTMBUF_HEADROOM,
-					 (int)rte_socket_id());
-	if (f->tbl == NULL || f->big == NULL) {
-		ipfrag_destroy(f);
-		return NULL;
-	}
-	return f;
+	(void)core;
+	/* calloc: the slots' pages cost memory only once used. */
+	return calloc(1, sizeof(struct ipfrag));
 }
 
 void
 ipfrag_destroy(struct ipfrag *f)
 {
-	if (f == NULL)
-		return;
-	if (f->tbl != NULL)
-		rte_ip_frag_table_destroy(f->tbl);
-	rte_ip_frag_free_death_row(&f->dr, 0);
-	rte_mempool_free(f->big);
 	free(f);
 }
 
-static struct rte_mbuf *
-linearize(struct ipfrag *f, struct rte_mbuf *m)
+static void
+slot_free(struct ipfrag *f, struct dgram *d)
 {
-	struct rte_mbuf *out;
-	uint32_t len = rte_pktmbuf_pkt_len(m);
-	char *d;
+	d->state = SLOT_FREE;
+	f->nused--;
+}
 
-	if (m->nb_segs == 1)
-		return m;
-	out = len <= BIG_DATAROOM ? rte_pktmbuf_alloc(f->big) : NULL;
-	if (out == NULL || (d = rte_pktmbuf_append(out, (uint16_t)len)) == NULL) {
+static void
+slot_fail(struct core *c, struct dgram *d)
+{
+	c->st.ipfrag_failed++;
+	d->state = SLOT_DEAD;
+}
+
+/* The slot of this datagram, a new one, or NULL when all are taken by
+ * datagrams younger than the timeout (the oldest is then given up). */
+static struct dgram *
+slot_get(struct core *c, uint32_t src, uint32_t dst, uint16_t id,
+	 uint8_t proto, uint64_t now)
+{
+	struct ipfrag *f = c->ipfrag;
+	struct dgram *d, *free_slot = NULL, *oldest = NULL;
+	int i;
+
+	for (i = 0; i < FRAG_SLOTS; i++) {
+		d = &f->slot[i];
+		if (d->state == SLOT_FREE) {
+			if (free_slot == NULL)
+				free_slot = d;
+			continue;
+		}
+		if (d->src == src && d->dst == dst && d->id == id &&
+		    d->proto == proto)
+			return d;
+		if (oldest == NULL || d->born_ms < oldest->born_ms)
+			oldest = d;
+	}
+	if (free_slot == NULL) {
+		/* Full: a flood of fragments must not stop reassembly for
+		 * good; the oldest datagram goes. */
+		if (oldest->state == SLOT_OPEN)
+			c->st.ipfrag_failed++;
+		slot_free(f, oldest);
+		free_slot = oldest;
+	}
+	d = free_slot;
+	d->src = src;
+	d->dst = dst;
+	d->id = id;
+	d->proto = proto;
+	d->state = SLOT_OPEN;
+	d->hdr_len = 0;
+	d->npieces = 0;
+	d->total = 0;
+	d->got = 0;
+	d->born_ms = now;
+	f->nused++;
+	return d;
+}
+
+/* Take the piece [off, end) of the payload: 0 when taken, 1 for an exact
+ * duplicate (ignored), -1 when the datagram must be discarded. */
+static int
+add_piece(struct dgram *d, uint32_t off, uint32_t end, int last)
+{
+	uint16_t i;
+
+	if (end > IPFRAG_MAX_PAYLOAD)
+		return -1;
+	for (i = 0; i < d->npieces; i++) {
+		if (d->ps[i] == off && d->pe[i] == end)
+			return 1;
+		if (off < d->pe[i] && d->ps[i] < end)
+			return -1;
+	}
+	if (last) {
+		if (d->total != 0 && d->total != end)
+			return -1;
+		for (i = 0; i < d->npieces; i++)
+			if (d->pe[i] > end)
+				return -1;
+		d->total = end;
+	} else if (d->total != 0 && end > d->total) {
+		return -1;
+	}
+	if (d->npieces == IPFRAG_MAX_PIECES)
+		return -1;
+	d->ps[d->npieces] = off;
+	d->pe[d->npieces++] = end;
+	d->got += end - off;
+	return 0;
+}
+
+/* The whole datagram as one frame: the first fragment's headers, the
+ * length and fragment fields rewritten, then the payload. */
+static struct rte_mbuf *
+assemble(struct core *c, const struct dgram *d, const struct rte_mbuf *m)
+{
+	uint32_t len = d->hdr_len + d->total;
+	struct rte_mbuf *out = rte_pktmbuf_alloc(c->big);
+	struct rte_ipv4_hdr *ip;
+	uint8_t *f;
+
+	if (out == NULL)
+		return NULL;
+	f = (uint8_t *)rte_pktmbuf_append(out, (uint16_t)len);
+	if (f == NULL) {
 		rte_pktmbuf_free(out);
-		rte_pktmbuf_free(m);
 		return NULL;
 	}
-	{
-		/* rte_pktmbuf_read copies a chain into d. */
-		const void *src = rte_pktmbuf_read(m, 0, len, d);
-
-		if (src != d)
-			memcpy(d, src, len);
-	}
+	memcpy(f, d->hdr, d->hdr_len);
+	memcpy(f + d->hdr_len, d->data, d->total);
+	ip = (struct rte_ipv4_hdr *)(f + d->l2_len);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - d->l2_len));
+	ip->fragment_offset = 0;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	out->port = m->port;
 	out->ol_flags = m->ol_flags;
-	rte_pktmbuf_free(m);
+	rte_mbuf_dynfield_copy(out, m);
 	return out;
 }
 
+/* The core that owns the datagram's flow: the one its unfragmented
+ * packets reach (fragments are spread by addresses alone). */
+static int
+flow_core(const struct rte_mbuf *m, uint8_t l2_len)
+{
+	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *) + l2_len;
+	const uint8_t *tcp = ip + (ip[0] & 0x0f) * 4;
+	uint32_t sa, da;
+	uint16_t sp, dp;
+
+	memcpy(&sa, ip + 12, 4);
+	memcpy(&da, ip + 16, 4);
+	memcpy(&sp, tcp, 2);
+	memcpy(&dp, tcp + 2, 2);
+	return GetRSSCPUCore(sa, da, sp, dp, g_rt.nb_cores, 0);
+}
+
 struct rte_mbuf *
-ipfrag_offer(struct core *c, struct rte_mbuf *m, uint16_t l2_len,
-	     uint16_t l3_len)
+ipfrag_offer(struct core *c, struct rte_mbuf *m, const struct parsed *pr)
 {
 	struct ipfrag *f = c->ipfrag;
-	struct rte_mbuf *copy, *done;
+	const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *ip = fr + pr->l2_len;
+	uint16_t fo = rd16(ip + 6);
+	uint32_t off = (uint32_t)(fo & 0x1fff) * 8, src, dst;
+	uint32_t len = (uint32_t)pr->ip_len - pr->l3_len;
+	int more = (fo & 0x2000) != 0, r, to;
+	struct rte_mbuf *out;
+	struct dgram *d;
 
 	if (f == NULL)
 		return NULL;
-	copy = rte_pktmbuf_copy(m, g_rt.pool, 0, UINT32_MAX);
-	if (copy == NULL) {
-		c->st.ipfrag_failed++;
+	/* Not a fragment a receiver could use: no payload, or a piece
+	 * before the last that is not a multiple of 8 bytes. */
+	if (len == 0 || (more && (len & 7)))
+		return NULL;
+	memcpy(&src, ip + 12, 4);
+	memcpy(&dst, ip + 16, 4);
+	d = slot_get(c, src, dst, rd16(ip + 4), pr->ip_proto,
+		     c->pipe.now_ms);
+	if (d->state == SLOT_DEAD)
+		return NULL;
+	r = add_piece(d, off, off + len, !more);
+	if (r > 0)
+		return NULL;
+	if (r < 0 || (off == 0 && pr->l2_len + pr->l3_len > FRAG_HDR_MAX)) {
+		slot_fail(c, d);
 		return NULL;
 	}
-	copy->port = m->port;
-	copy->ol_flags = m->ol_flags;
-	copy->l2_len = l2_len;
-	copy->l3_len = l3_len;
-	done = rte_ipv4_frag_reassemble_packet(f->tbl, &f->dr, copy,
-		rte_get_tsc_cycles(),
-		rte_pktmbuf_mtod_offset(copy, struct rte_ipv4_hdr *, l2_len));
-	if (done == NULL)
+	memcpy(d->data + off, ip + pr->l3_len, len);
+	if (off == 0) {
+		memcpy(d->hdr, fr, (size_t)pr->l2_len + pr->l3_len);
+		d->l2_len = (uint8_t)pr->l2_len;
+		d->hdr_len = (uint8_t)(pr->l2_len + pr->l3_len);
+	}
+	if (d->total == 0 || d->got != d->total || d->hdr_len == 0)
 		return NULL;
-	done = linearize(f, done);
-	if (done == NULL) {
+	out = assemble(c, d, m);
+	slot_free(f, d);
+	if (out == NULL) {
 		c->st.ipfrag_failed++;
 		return NULL;
 	}
 	c->st.ipfrag_reassembled++;
-	return done;
+	if (c->frag_in == NULL || d->total < 4 ||
+	    (to = flow_core(out, d->l2_len)) == c->idx || to < 0 ||
+	    to >= g_rt.nb_cores || g_rt.cores[to] == NULL)
+		return out;
+	if (rte_ring_enqueue(g_rt.cores[to]->frag_in, out) != 0) {
+		c->st.ipfrag_failed++;
+		rte_pktmbuf_free(out);
+	}
+	return NULL;
 }
 
 void
-ipfrag_collect(struct ipfrag *f)
+ipfrag_expire(struct core *c, uint64_t now_ms)
 {
-	if (f != NULL)
-		rte_ip_frag_free_death_row(&f->dr, 0);
+	struct ipfrag *f = c->ipfrag;
+	int i;
+
+	if (f == NULL || f->nused == 0 ||
+	    (now_ms != UINT64_MAX && now_ms < f->next_scan_ms))
+		return;
+	f->next_scan_ms = now_ms + FRAG_SCAN_MS;
+	for (i = 0; i < FRAG_SLOTS; i++) {
+		struct dgram *d = &f->slot[i];
+
+		if (d->state == SLOT_FREE ||
+		    (now_ms != UINT64_MAX && now_ms - d->born_ms < FRAG_TIMEOUT_MS))
+			continue;
+		if (d->state == SLOT_OPEN)
+			c->st.ipfrag_failed++;
+		slot_free(f, d);
+	}
 }

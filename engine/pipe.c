@@ -20,6 +20,8 @@
  * Lua loop for Lua functions) before the next step.
  */
 #include <rte_cycles.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf_dyn.h>
 #include <netinet/in.h>
@@ -174,7 +176,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->pktno++;
 	k->off = 0;
 	k->where = W_RAW;
-	k->analysis = c->pipe.analysis_next;
+	k->analysis = c->pipe.analysis_next || c->pipe.burst_analysis;
 	c->pipe.analysis_next = 0;
 	if (k->analysis) {
 		/* A reassembled datagram: its frames were counted already. */
@@ -186,13 +188,22 @@ classify(struct core *c, struct rte_mbuf *m)
 	st->rx_bytes += rte_pktmbuf_pkt_len(m);
 	if (c->pipe.clock_packet)
 		clock_from_packet(c, m);
-	/* Chained buffers (jumbo frames) are forwarded untouched: the parser
-	 * needs the frame in one piece. */
+	/* The parser needs the frame in one piece: a chained one (a jumbo
+	 * frame) takes the place of its copy in a big buffer; one too long
+	 * even for that is forwarded untouched, unanalysed. */
 	if (m->nb_segs != 1) {
-		k->data = NULL;
-		k->pr.kind = PK_NON_IP;
-		st->non_ip++;
-		return;
+		struct rte_mbuf *lin = core_linearize(c, m);
+
+		if (lin == NULL) {
+			k->data = NULL;
+			k->pr.kind = PK_NON_IP;
+			st->unanalysed++;
+			st->non_tcp++;
+			return;
+		}
+		rte_pktmbuf_free(m);
+		c->pipe.burst[c->pipe.i] = lin;
+		k->m = m = lin;
 	}
 	k->data = rte_pktmbuf_mtod(m, uint8_t *);
 	switch (parse_frame(k->data, rte_pktmbuf_data_len(m), &k->pr)) {
@@ -207,8 +218,7 @@ classify(struct core *c, struct rte_mbuf *m)
 		st->ip_fragments++;
 		st->non_tcp++;
 		if (k->pr.ip_proto == IPPROTO_TCP && c->ipfrag != NULL)
-			c->pipe.frag_done = ipfrag_offer(c, m, k->pr.l2_len,
-							 k->pr.l3_len);
+			c->pipe.frag_done = ipfrag_offer(c, m, &k->pr);
 		break;
 	case PK_TCP:
 		st->tcp_packets++;
@@ -304,6 +314,33 @@ run_timer(struct core *c, uint64_t limit)
 	return 0;
 }
 
+/* At the end of this core's input, other cores may still complete
+ * datagrams for its flows: take those in (as a burst; 1: go on at
+ * ST_PKT), or wait until every core's input is over (1: ask again). */
+static int
+wait_for_frags(struct core *c)
+{
+	struct pipe *p = &c->pipe;
+
+	__atomic_store_n(&c->input_over, 1, __ATOMIC_RELEASE);
+	p->nb = (uint16_t)rte_ring_dequeue_burst(c->frag_in, (void **)p->burst,
+						 RT_BURST, NULL);
+	if (p->nb > 0) {
+		p->i = 0;
+		p->burst_analysis = 1;
+		p->stage = ST_PKT;
+		return 1;
+	}
+	if (!core_all_input_over()) {
+		rte_spinlock_unlock(&c->lock);
+		rte_pause();
+		rte_spinlock_lock(&c->lock);
+		return 1;
+	}
+	/* A core may have handed one over just before its input ended. */
+	return !rte_ring_empty(c->frag_in);
+}
+
 int
 pipe_run(struct core *c)
 {
@@ -323,8 +360,16 @@ pipe_run(struct core *c)
 			if (!p->clock_packet)
 				p->now_ms = rte_get_timer_cycles() * 1000 /
 					    rte_get_timer_hz();
-			p->nb = poll_sources(c);
 			p->i = 0;
+			p->burst_analysis = 0;
+			if (c->frag_in != NULL &&
+			    (p->nb = (uint16_t)rte_ring_dequeue_burst(c->frag_in,
+					(void **)p->burst, RT_BURST, NULL)) > 0) {
+				p->burst_analysis = 1;
+				p->stage = ST_PKT;
+				break;
+			}
+			p->nb = poll_sources(c);
 			if (p->nb == 0 && p->input_done) {
 				p->stage = ST_EOF;
 				break;
@@ -452,13 +497,19 @@ verdict:
 			p->stage = ST_BURST_END;
 			break;
 		case ST_BURST_END:
-			ipfrag_collect(c->ipfrag);
+			ipfrag_expire(c, p->now_ms);
 			core_tx_flush(c);
 			rte_spinlock_unlock(&c->lock);
 			p->stage = ST_POLL;
 			break;
 		case ST_EOF:
 			k->valid = 0;
+			if (c->frag_in != NULL && !p->frags_settled) {
+				if (wait_for_frags(c))
+					break;
+				p->frags_settled = 1;
+			}
+			ipfrag_expire(c, UINT64_MAX);
 			fidx = c->ft.tw_head != FLOW_NONE ? c->ft.tw_head :
 			       c->ft.lru_head;
 			if (g_rt.cfg.eof_flush && fidx != FLOW_NONE) {

@@ -96,6 +96,9 @@ struct pipe {
 	uint32_t nd_i;		/* next new-data entry to deliver */
 	struct rte_mbuf *frag_done;	/* datagram completed by this frame */
 	uint8_t analysis_next;	/* the next packet is frag_done */
+	uint8_t burst_analysis;	/* the burst holds datagrams other cores
+				   reassembled (core.frag_in) */
+	uint8_t frags_settled;	/* at the end: no core can hand over more */
 
 	uint64_t now_ms;	/* core clock */
 	uint64_t timer_limit;	/* run timers due by this (packet clock) */

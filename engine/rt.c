@@ -150,9 +150,8 @@ eal_mem_mb(const struct mb_opts *o, int max_cores, unsigned mbufs)
 	b += (uint64_t)max_cores * 2 * RT_RING_SIZE * 8;
 	/* rte_hash: about 64 bytes per entry, two keys per flow at most. */
 	b += (uint64_t)max_cores * (uint64_t)o->max_flows * 2 * 64;
-	/* IPv4 reassembly: its table and its pool of large buffers. */
-	if (o->ipfrag == IPFRAG_REASSEMBLE)
-		b += (uint64_t)max_cores * (16u << 20);
+	/* Each core's pool of large buffers (jumbo frames, datagrams). */
+	b += (uint64_t)max_cores * (8u << 20);
 	return (unsigned)(b >> 20) + 128;
 }
 

@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""mkcorpus.py DIR - seed inputs of the fuzz targets, written to
+DIR/<target>/seed-*: frames of each class engine/parse.h names (parse),
+programs of buffer operations (rb) and TCP conversations (tcp_fsm), in
+the encodings the targets decode (see fuzz_rb.c and fuzz_tcp_fsm.c).
+The committed corpus (tests/fuzz/corpus/) is these seeds plus inputs the
+fuzzers found, reduced with libFuzzer's -merge=1.
+"""
+
+import os
+import struct
+import sys
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "corpus"
+
+
+def put(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(bytes(data))
+
+
+# -- parse: one frame per class -----------------------------------------------
+
+def csum(b):
+    s = sum((b[i] << 8) | b[i + 1] for i in range(0, len(b) - 1, 2))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def ipv4(proto, payload, ihl=5, tot=None, frag=0, ver=4):
+    opts = b"\x01" * (4 * ihl - 20) if ihl >= 5 else b""
+    h = bytearray(struct.pack(">BBHHHBBH4s4s", ver << 4 | ihl, 0,
+                              tot if tot is not None else
+                              20 + len(opts) + len(payload),
+                              7, frag, 64, proto, 0, bytes([10, 0, 0, 1]),
+                              bytes([10, 0, 0, 2])) + opts)
+    if ihl >= 5:
+        h[10:12] = struct.pack(">H", csum(h))
+    return bytes(h) + payload
+
+
+def tcp(data=b"", doff=5, flags=0x18):
+    return struct.pack(">HHIIBBHHH", 40000, 80, 1000, 2000, doff << 4, flags,
+                       65535, 0, 0) + b"\x01" * (4 * doff - 20 if doff > 5
+                                                 else 0) + data
+
+
+def eth(et, body, tags=b""):
+    return b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01" + tags + struct.pack(">H", et) \
+        + body
+
+
+def parse_seeds():
+    seg = tcp(b"hello")
+    put("parse", "tcp", eth(0x0800, ipv4(6, seg)))
+    put("parse", "tcp-opts", eth(0x0800, ipv4(6, tcp(b"x" * 20, doff=8),
+                                              ihl=7)))
+    put("parse", "tcp-padded", eth(0x0800, ipv4(6, seg)) + b"\0" * 12)
+    put("parse", "vlan", eth(0x0800, ipv4(6, seg), b"\x81\x00\x00\x05"))
+    put("parse", "qinq", eth(0x0800, ipv4(6, seg),
+                             b"\x88\xa8\x00\x05\x81\x00\x00\x06"))
+    put("parse", "three-tags", eth(0x0800, ipv4(6, seg),
+                                   b"\x88\xa8\0\1\x81\0\0\2\x81\0\0\3"))
+    put("parse", "arp", eth(0x0806, b"\0\1\x08\0\6\4\0\1" + b"\0" * 20))
+    put("parse", "udp", eth(0x0800, ipv4(17, b"\0\x35\0\x35\0\x0d\0\0abcde")))
+    put("parse", "frag-first", eth(0x0800, ipv4(6, seg[:8], frag=0x2000)))
+    put("parse", "frag-last", eth(0x0800, ipv4(6, seg[8:], frag=1)))
+    put("parse", "eth-short", b"\2\0\0\0\0\2\2\0\0")
+    put("parse", "vlan-cut", eth(0x8100, b"\0"))
+    put("parse", "ip-cut", eth(0x0800, ipv4(6, seg)[:12]))
+    put("parse", "ip-version", eth(0x0800, ipv4(6, seg, ver=6)))
+    put("parse", "ip-ihl", eth(0x0800, ipv4(6, seg, ihl=4)))
+    put("parse", "ip-ihl-long", eth(0x0800, ipv4(6, b"", ihl=15)[:40]))
+    put("parse", "ip-len-short", eth(0x0800, ipv4(6, seg, tot=12)))
+    put("parse", "ip-len-long", eth(0x0800, ipv4(6, seg, tot=1500)))
+    put("parse", "tcp-short", eth(0x0800, ipv4(6, seg, tot=36)))
+    short = tcp(b"ab")
+    put("parse", "tcp-doff", eth(0x0800, ipv4(6, short[:12] + b"\xf0" +
+                                              short[13:])))
+    put("parse", "tcp-doff-4", eth(0x0800, ipv4(6, tcp(b"ab", doff=4))))
+    put("parse", "empty", b"")
+    # One byte either side of each limit.
+    put("parse", "tcp-exact", eth(0x0800, ipv4(6, tcp())))
+    put("parse", "tcp-doff-edge", eth(0x0800, ipv4(6, short[:12] + b"\x60" +
+                                                   short[13:])))
+    full = ipv4(6, seg)
+    put("parse", "ip-len-edge", eth(0x0800, full[:2] +
+                                    struct.pack(">H", len(full) + 1) +
+                                    full[4:]))
+    put("parse", "ip-ihl-edge", eth(0x0800, ipv4(6, b"", ihl=6)[:23]))
+    put("parse", "vlan-edge", eth(0x8100, b"\0\x05\x08"))
+    put("parse", "ip-edge", eth(0x0800, full[:19]))
+
+
+# -- rb: programs --------------------------------------------------------------------
+
+def rb_prog(mode, bufs, ops):
+    """mode byte (bit 0: memory cap, then a u16), per buffer a window
+    (u16) and where (u8, 0: offset 0, 1: u32 << 16, 2: near 2^64, then a
+    u16), then operations."""
+    b = bytearray([mode])
+    if mode & 1:
+        b += struct.pack(">H", 3000)
+    for w, where, extra in bufs:
+        b += struct.pack(">HB", w, where) + extra
+    for op in ops:
+        b += op
+    return bytes(b)
+
+
+def wr(buf, anchor, delta, length, policy=0, seed=1):
+    """Write: anchor 0 next, 1 head, 2 end, 3 base; delta in
+    [-8192, 8192)."""
+    return bytes([buf << 7 | 0, anchor, policy]) + \
+        struct.pack(">HHB", delta + 8192, length, seed)
+
+
+def rb_seeds():
+    zero = (1000, 0, b"")
+    put("rb", "inorder", rb_prog(0, [zero, zero],
+                                 [wr(0, 0, 0, 100), wr(0, 0, 0, 300),
+                                  wr(0, 0, 0, 2000)]))
+    put("rb", "holes", rb_prog(0, [zero, zero],
+                               [wr(0, 0, 50, 10), wr(0, 0, 100, 10),
+                                wr(0, 0, 20, 40, 1), wr(0, 0, 0, 200)]))
+    put("rb", "runs", rb_prog(0, [zero, zero],
+                              [wr(0, 0, 20 * i, 5) for i in range(1, 12)] +
+                              [wr(0, 0, 0, 300, 1)]))
+    put("rb", "window", rb_prog(0, [(200, 0, b""), zero],
+                                [wr(0, 0, 0, 150), wr(0, 0, 100, 100),
+                                 bytes([4]) + struct.pack(">H", 64),
+                                 wr(0, 0, 0, 500)]))
+    put("rb", "top", rb_prog(0, [(4000, 2, struct.pack(">H", 1000)), zero],
+                             [wr(0, 0, 0, 500), wr(0, 0, 400, 2000),
+                              wr(0, 0, 0, 400)]))
+    put("rb", "cap", rb_prog(1, [(8000, 0, b""), (8000, 1,
+                                                 struct.pack(">I", 77))],
+                             [wr(0, 0, 0, 2000), wr(1, 0, 0, 2000),
+                              wr(0, 0, 3000, 2000), wr(1, 0, 100, 1000)]))
+    put("rb", "replace", rb_prog(0, [zero, zero],
+                                 [wr(0, 0, 0, 100),
+                                  bytes([6]) + struct.pack(">HHB", 10, 30, 5),
+                                  bytes([3]) + struct.pack(">HH", 8, 200),
+                                  bytes([5, 1]), wr(0, 1, 0, 50, 2)]))
+    put("rb", "plan", rb_prog(0, [zero, zero],
+                              [wr(0, 0, 0, 100),
+                               bytes([7]) + struct.pack(">HI", 0xffff,
+                                                        0xffffffff)]))
+
+
+# -- tcp_fsm: conversations ------------------------------------------------------
+
+FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
+
+
+def sg(d, flags, seq_how=0, seq_d=0, ack_how=None, ack_d=0, length=0,
+       win=65535, wscale=-1, seq_abs=0):
+    """Segment: direction d (0 client), seq relative to (0) the sender's
+    snd_nxt, (1) the receiver's rcv_nxt, ... or (5) seq_abs; ack likewise
+    relative to the receiver's snd_nxt (ack_how 0) or absolute (None)."""
+    b0 = d | flags << 1 | (0x80 if ack_how is not None else 0)
+    b = bytes([b0, seq_how]) + struct.pack(">h", seq_d)
+    if seq_how % 6 == 5:
+        b += struct.pack(">I", seq_abs)
+    if ack_how is not None:
+        b += bytes([ack_how]) + struct.pack(">h", ack_d)
+    else:
+        b += struct.pack(">I", ack_d)
+    return b + struct.pack(">HHb", length, win, wscale)
+
+
+def conv(mode, segs):
+    return bytes([mode]) + b"".join(segs)
+
+
+def fsm_seeds():
+    hs = [sg(0, SYN, 5, 0, None, 0, wscale=7, seq_abs=0xfffffff0),
+          sg(1, SYN | ACK, 2, 0, 0, 0, wscale=7),
+          sg(0, ACK, 0, 0, 0, 0)]
+    data = [sg(0, ACK | PSH, 0, 0, 0, 0, 100), sg(1, ACK, 0, 0, 0, 0),
+            sg(1, ACK | PSH, 0, 0, 0, 0, 300)]
+    close = [sg(0, FIN | ACK, 0, 0, 0, 0), sg(1, ACK, 0, 0, 0, 0),
+             sg(1, FIN | ACK, 0, 0, 0, 0), sg(0, ACK, 0, 0, 0, 0)]
+    for mode in (0, 1):
+        put("tcp_fsm", "clean%d" % mode, conv(mode, hs + data + close))
+        put("tcp_fsm", "rst%d" % mode,
+            conv(mode, hs + data + [sg(1, RST, 1, 0, None, 0)]))
+    put("tcp_fsm", "ooo", conv(1, hs + [sg(0, ACK, 1, 200, 0, 0, 100),
+                                        sg(0, ACK, 1, 0, 0, 0, 200),
+                                        sg(0, FIN | ACK, 1, 500, 0, 0)]))
+    put("tcp_fsm", "simclose", conv(0, hs + [sg(0, FIN | ACK, 0, 0, 0, 0),
+                                             sg(1, FIN | ACK, 0, 0, 0, 0),
+                                             sg(0, ACK, 0, 0, 0, 0),
+                                             sg(1, ACK, 0, 0, 0, 0)]))
+    put("tcp_fsm", "nosynack", conv(0, [hs[0], hs[2]] + data + close))
+    put("tcp_fsm", "midstream", conv(1, data + close))
+    put("tcp_fsm", "rexmit", conv(0, [hs[0], hs[0], hs[1], hs[1], hs[2]] +
+                                  close + close))
+
+
+def main():
+    parse_seeds()
+    rb_seeds()
+    fsm_seeds()
+
+
+if __name__ == "__main__":
+    main()
