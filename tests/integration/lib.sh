@@ -13,7 +13,7 @@ set -euo pipefail
 : "${MB_TOOLS:=${MB_BUILD:?MB_TOOLS or MB_BUILD must be set}/tests/tools}"
 # For the tests that source this file.
 # shellcheck disable=SC2034
-MKPCAP="$MB_TOOLS/mkpcap"
+MKPCAP="${MB_MKPCAP:-$(dirname "$(dirname "$MB_TOOLS")")/bench/mkpcap}"
 # shellcheck disable=SC2034
 PCAPCMP="$MB_TOOLS/pcapcmp"
 PY=/usr/bin/python3
