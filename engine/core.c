@@ -72,8 +72,9 @@ core_engine_init(struct core *c)
 			(int)rte_socket_id());
 	if (c->big == NULL)
 		return -1;
-	if (g_rt.opts.ipfrag == IPFRAG_REASSEMBLE) {
-		c->ipfrag = ipfrag_create(c->idx);
+	/* With the software distributor, it reassembles (dist.c). */
+	if (g_rt.opts.ipfrag == IPFRAG_REASSEMBLE && !g_rt.use_dist) {
+		c->ipfrag = ipfrag_create();
 		if (c->ipfrag == NULL)
 			return -1;
 		if (g_rt.nb_cores > 1) {

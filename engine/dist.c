@@ -5,14 +5,22 @@
  * owns its flow (both directions hash alike), and transmits what the
  * workers hand back.
  *
+ * It also reassembles IPv4 fragments (ipfrag.h) for the workers: it sees
+ * them in order, which keeps each datagram in order with its flow.
+ *
  * With offline input nothing may be lost, so a full ring is waited on
  * (while the return rings keep draining, or the two would deadlock); with
  * live ports a full ring drops and counts.
  */
+#include <netinet/in.h>
+
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_pause.h>
 
 #include "core.h"
+#include "ipfrag.h"
 #include "parse.h"
 #include "rt.h"
 
@@ -21,8 +29,10 @@ struct dist_buf {
 	struct rte_mbuf *m[RT_BURST * 2];
 };
 
+/* The worker of a frame (parsed into *pr, which is zeroed if the frame is
+ * in several buffers). */
 static int
-worker_of(struct rte_mbuf *m)
+worker_of(struct rte_mbuf *m, struct parsed *pr_out)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *ip, *l4;
@@ -30,9 +40,12 @@ worker_of(struct rte_mbuf *m)
 	uint32_t a, b;
 	uint16_t pa = 0, pb = 0;
 
+	parse_frame(f, rte_pktmbuf_data_len(m), &pr);
+	if (m->nb_segs != 1)
+		pr = (struct parsed){ .kind = PK_NON_IP };
+	*pr_out = pr;
 	if (g_rt.nb_cores == 1)
 		return 0;
-	parse_frame(f, rte_pktmbuf_data_len(m), &pr);
 	if (pr.kind != PK_TCP && pr.kind != PK_IPV4 && pr.kind != PK_IPV4_FRAG)
 		return 0;
 	ip = f + pr.l2_len;
@@ -44,6 +57,43 @@ worker_of(struct rte_mbuf *m)
 		memcpy(&pb, l4 + 2, 2);
 	}
 	return rt_core_of_hash(rt_sym_hash(a, b, pa, pb), g_rt.nb_cores);
+}
+
+/* Offer a fragment to the distributor's reassembly; a datagram it
+ * completes goes to its flow's worker, after the packets of the flow
+ * already queued there and before the later ones. Its buffer, from
+ * g_rt.dist_big, tells the worker it is for analysis only. The clock is
+ * the packets' (their capture time) when they have one. */
+static void
+reassemble(struct dist_buf *bufs, const struct rte_mbuf *m,
+	   const struct parsed *pr, uint64_t *now_ms, struct stats *st)
+{
+	static int ts_off = -2;
+	static uint64_t ts_flag;
+	struct rte_mbuf *d;
+	int w;
+
+	if (ts_off == -2) {
+		int flag = rte_mbuf_dynflag_lookup(
+			RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
+
+		ts_off = rte_mbuf_dynfield_lookup(
+			RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, NULL);
+		ts_flag = flag >= 0 ? 1ULL << flag : 0;
+	}
+	if (ts_off >= 0 && (m->ol_flags & ts_flag)) {
+		uint64_t t = *RTE_MBUF_DYNFIELD(m, ts_off, uint64_t *) / 1000;
+
+		if (t > *now_ms)
+			*now_ms = t;
+	} else {
+		*now_ms = rte_get_timer_cycles() * 1000 / rte_get_timer_hz();
+	}
+	d = ipfrag_offer(g_rt.dist_frag, m, pr, *now_ms, g_rt.dist_big, st);
+	if (d == NULL)
+		return;
+	w = ipfrag_core_of(d);
+	bufs[w].m[bufs[w].n++] = d;
 }
 
 static int
@@ -112,8 +162,23 @@ flush_to_workers(struct dist_buf *bufs, struct stats *st)
 			if (sent == b->n)
 				break;
 			if (!g_rt.offline) {
+				unsigned i;
+
+				/* Analysis-only datagrams were not received:
+				 * they fail, the frames are dropped. */
+				for (i = sent; i < b->n; i++) {
+					struct rte_mbuf *m = b->m[i];
+
+					if (m->pool == g_rt.dist_big) {
+						st->ipfrag_failed++;
+					} else {
+						st->rx_packets++;
+						st->rx_bytes +=
+							rte_pktmbuf_pkt_len(m);
+						st->dropped_ring_full++;
+					}
+				}
 				rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
-				st->dropped_ring_full += b->n - sent;
 				break;
 			}
 			drain_workers(st);
@@ -130,6 +195,7 @@ dist_main(void *arg)
 	struct stats *st = &g_rt.dist_stats;
 	uint64_t last_nombuf[RT_MAX_PORTS] = { 0 };
 	uint8_t eof[RT_MAX_PORTS] = { 0 };
+	uint64_t now_ms = 0;
 	int p, input_done = 0;
 
 	(void)arg;
@@ -155,10 +221,16 @@ dist_main(void *arg)
 				n = rte_eth_rx_burst(g_rt.ports[p].id, 0, pkts,
 						     RT_BURST);
 				for (i = 0; i < n; i++) {
-					int w = worker_of(pkts[i]);
+					struct parsed pr;
+					int w = worker_of(pkts[i], &pr);
 
 					pkts[i]->port = (uint16_t)p;
 					bufs[w].m[bufs[w].n++] = pkts[i];
+					if (pr.kind == PK_IPV4_FRAG &&
+					    pr.ip_proto == IPPROTO_TCP &&
+					    g_rt.dist_frag != NULL)
+						reassemble(bufs, pkts[i], &pr,
+							   &now_ms, st);
 				}
 				moved += n;
 				if (n == 0 && g_rt.ports[p].offline) {
@@ -182,6 +254,9 @@ dist_main(void *arg)
 			__atomic_store_n(&g_rt.dist_input_done, 1,
 					 __ATOMIC_RELEASE);
 		}
+		if (g_rt.dist_frag != NULL)
+			ipfrag_expire(g_rt.dist_frag,
+				      input_done ? UINT64_MAX : now_ms, st);
 		moved += drain_workers(st);
 		if (input_done && moved == 0 && workers_done()) {
 			/* A worker may have queued its last packets just

@@ -3,8 +3,8 @@
  *
  * Not DPDK's rte_ip_frag: its build fixes 8 fragments per datagram (a
  * 1500-byte MTU path cuts a 16 KiB datagram in 12) and it drops a datagram
- * on an exact duplicate fragment, which receivers ignore. The datagrams of
- * a core are few (FRAG_SLOTS) and fragments rare on TCP paths, so a slot
+ * on an exact duplicate fragment, which receivers ignore. The datagrams
+ * being reassembled are few (FRAG_SLOTS) and fragments rare on TCP paths, so a slot
  * table scanned linearly is enough; each slot holds the payload at its
  * offsets, so a completed datagram is one copy away from a contiguous
  * buffer. A slot that failed stays (dead) until it times out, so its later
@@ -15,11 +15,11 @@
 
 #include <rte_ip.h>
 #include <rte_mbuf_dyn.h>
-#include <rte_ring.h>
 
-#include "core.h"
 #include "ipfrag.h"
 #include "mtcp_util.h"
+#include "rt.h"
+#include "stats.h"
 
 #define FRAG_SLOTS		256
 #define FRAG_TIMEOUT_MS		30000	/* Linux's ipfrag_time */
@@ -57,9 +57,8 @@ rd16(const uint8_t *p)
 }
 
 struct ipfrag *
-ipfrag_create(int core)
+ipfrag_create(void)
 {
-	(void)core;
 	/* calloc: the slots' pages cost memory only once used. */
 	return calloc(1, sizeof(struct ipfrag));
 }
@@ -78,19 +77,18 @@ slot_free(struct ipfrag *f, struct dgram *d)
 }
 
 static void
-slot_fail(struct core *c, struct dgram *d)
+slot_fail(struct stats *st, struct dgram *d)
 {
-	c->st.ipfrag_failed++;
+	st->ipfrag_failed++;
 	d->state = SLOT_DEAD;
 }
 
 /* The slot of this datagram, a new one, or NULL when all are taken by
  * datagrams younger than the timeout (the oldest is then given up). */
 static struct dgram *
-slot_get(struct core *c, uint32_t src, uint32_t dst, uint16_t id,
-	 uint8_t proto, uint64_t now)
+slot_get(struct ipfrag *f, struct stats *st, uint32_t src, uint32_t dst,
+	 uint16_t id, uint8_t proto, uint64_t now)
 {
-	struct ipfrag *f = c->ipfrag;
 	struct dgram *d, *free_slot = NULL, *oldest = NULL;
 	int i;
 
@@ -111,7 +109,7 @@ slot_get(struct core *c, uint32_t src, uint32_t dst, uint16_t id,
 		/* Full: a flood of fragments must not stop reassembly for
 		 * good; the oldest datagram goes. */
 		if (oldest->state == SLOT_OPEN)
-			c->st.ipfrag_failed++;
+			st->ipfrag_failed++;
 		slot_free(f, oldest);
 		free_slot = oldest;
 	}
@@ -166,10 +164,11 @@ add_piece(struct dgram *d, uint32_t off, uint32_t end, int last)
 /* The whole datagram as one frame: the first fragment's headers, the
  * length and fragment fields rewritten, then the payload. */
 static struct rte_mbuf *
-assemble(struct core *c, const struct dgram *d, const struct rte_mbuf *m)
+assemble(struct rte_mempool *big, const struct dgram *d,
+	 const struct rte_mbuf *m)
 {
 	uint32_t len = d->hdr_len + d->total;
-	struct rte_mbuf *out = rte_pktmbuf_alloc(c->big);
+	struct rte_mbuf *out = rte_pktmbuf_alloc(big);
 	struct rte_ipv4_hdr *ip;
 	uint8_t *f;
 
@@ -193,33 +192,17 @@ assemble(struct core *c, const struct dgram *d, const struct rte_mbuf *m)
 	return out;
 }
 
-/* The core that owns the datagram's flow: the one its unfragmented
- * packets reach (fragments are spread by addresses alone). */
-static int
-flow_core(const struct rte_mbuf *m, uint8_t l2_len)
-{
-	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *) + l2_len;
-	const uint8_t *tcp = ip + (ip[0] & 0x0f) * 4;
-	uint32_t sa, da;
-	uint16_t sp, dp;
-
-	memcpy(&sa, ip + 12, 4);
-	memcpy(&da, ip + 16, 4);
-	memcpy(&sp, tcp, 2);
-	memcpy(&dp, tcp + 2, 2);
-	return GetRSSCPUCore(sa, da, sp, dp, g_rt.nb_cores, 0);
-}
-
 struct rte_mbuf *
-ipfrag_offer(struct core *c, struct rte_mbuf *m, const struct parsed *pr)
+ipfrag_offer(struct ipfrag *f, const struct rte_mbuf *m,
+	     const struct parsed *pr, uint64_t now_ms,
+	     struct rte_mempool *big, struct stats *st)
 {
-	struct ipfrag *f = c->ipfrag;
 	const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *ip = fr + pr->l2_len;
 	uint16_t fo = rd16(ip + 6);
 	uint32_t off = (uint32_t)(fo & 0x1fff) * 8, src, dst;
 	uint32_t len = (uint32_t)pr->ip_len - pr->l3_len;
-	int more = (fo & 0x2000) != 0, r, to;
+	int more = (fo & 0x2000) != 0, r;
 	struct rte_mbuf *out;
 	struct dgram *d;
 
@@ -231,15 +214,14 @@ ipfrag_offer(struct core *c, struct rte_mbuf *m, const struct parsed *pr)
 		return NULL;
 	memcpy(&src, ip + 12, 4);
 	memcpy(&dst, ip + 16, 4);
-	d = slot_get(c, src, dst, rd16(ip + 4), pr->ip_proto,
-		     c->pipe.now_ms);
+	d = slot_get(f, st, src, dst, rd16(ip + 4), pr->ip_proto, now_ms);
 	if (d->state == SLOT_DEAD)
 		return NULL;
 	r = add_piece(d, off, off + len, !more);
 	if (r > 0)
 		return NULL;
 	if (r < 0 || (off == 0 && pr->l2_len + pr->l3_len > FRAG_HDR_MAX)) {
-		slot_fail(c, d);
+		slot_fail(st, d);
 		return NULL;
 	}
 	memcpy(d->data + off, ip + pr->l3_len, len);
@@ -250,28 +232,19 @@ ipfrag_offer(struct core *c, struct rte_mbuf *m, const struct parsed *pr)
 	}
 	if (d->total == 0 || d->got != d->total || d->hdr_len == 0)
 		return NULL;
-	out = assemble(c, d, m);
+	out = assemble(big, d, m);
 	slot_free(f, d);
 	if (out == NULL) {
-		c->st.ipfrag_failed++;
+		st->ipfrag_failed++;
 		return NULL;
 	}
-	c->st.ipfrag_reassembled++;
-	if (c->frag_in == NULL || d->total < 4 ||
-	    (to = flow_core(out, d->l2_len)) == c->idx || to < 0 ||
-	    to >= g_rt.nb_cores || g_rt.cores[to] == NULL)
-		return out;
-	if (rte_ring_enqueue(g_rt.cores[to]->frag_in, out) != 0) {
-		c->st.ipfrag_failed++;
-		rte_pktmbuf_free(out);
-	}
-	return NULL;
+	st->ipfrag_reassembled++;
+	return out;
 }
 
 void
-ipfrag_expire(struct core *c, uint64_t now_ms)
+ipfrag_expire(struct ipfrag *f, uint64_t now_ms, struct stats *st)
 {
-	struct ipfrag *f = c->ipfrag;
 	int i;
 
 	if (f == NULL || f->nused == 0 ||
@@ -285,7 +258,28 @@ ipfrag_expire(struct core *c, uint64_t now_ms)
 		    (now_ms != UINT64_MAX && now_ms - d->born_ms < FRAG_TIMEOUT_MS))
 			continue;
 		if (d->state == SLOT_OPEN)
-			c->st.ipfrag_failed++;
+			st->ipfrag_failed++;
 		slot_free(f, d);
 	}
+}
+
+int
+ipfrag_core_of(const struct rte_mbuf *dgram)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(dgram, const uint8_t *);
+	const uint8_t *ip, *tcp;
+	struct parsed pr;
+	uint32_t sa, da;
+	uint16_t sp, dp;
+
+	if (g_rt.nb_cores == 1 ||
+	    parse_frame(f, rte_pktmbuf_data_len(dgram), &pr) != PK_TCP)
+		return 0;
+	ip = f + pr.l2_len;
+	tcp = ip + pr.l3_len;
+	memcpy(&sa, ip + 12, 4);
+	memcpy(&da, ip + 16, 4);
+	memcpy(&sp, tcp, 2);
+	memcpy(&dp, tcp + 2, 2);
+	return GetRSSCPUCore(sa, da, sp, dp, g_rt.nb_cores, 0);
 }

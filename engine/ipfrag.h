@@ -4,7 +4,8 @@
  * datagram completed is analysed by the flow engine as an extra,
  * analysis-only packet (events, streams) while the fragments themselves
  * are forwarded untouched, so the output and the frame counters stay
- * exactly as with "pass", where fragments are only counted.
+ * exactly as with "pass", where fragments are only counted. The datagram
+ * is analysed on the core that owns its flow.
  *
  * A receiver's rules (Linux since 4.19): an exact duplicate of a fragment
  * is ignored, a datagram with overlapping fragments is discarded, as is
@@ -24,27 +25,37 @@
 #define IPFRAG_MAX_PAYLOAD	(16384 - 22 - 60)	/* fits a big buffer
 							   with any headers */
 
-struct core;
 struct ipfrag;
+struct stats;
 
-/* Per-core state; NULL when fragments are passed. */
+/* The reassembly state of whoever sees the fragments: a worker core, or
+ * the software distributor, which then hands each datagram to its flow's
+ * core in order with the flow's other packets. */
 struct ipfrag *
-ipfrag_create(int core);
+ipfrag_create(void);
 
 void
 ipfrag_destroy(struct ipfrag *f);
 
-/* Offer a TCP fragment (contiguous, parsed as pr; it stays the caller's).
- * Returns the datagram it completed, in one buffer of c->big, when its
- * flow belongs to this core; NULL otherwise (not complete, failed, or
- * handed to the core of its flow through that core's frag_in ring). */
+/* Offer a TCP fragment (contiguous, parsed as pr; it stays the caller's)
+ * at time now_ms. Returns the datagram it completed, in one buffer of
+ * pool big, with m's port, flags and dynamic fields; else NULL (not
+ * complete yet, or failed). Counts in st's ipfrag_* counters. */
 struct rte_mbuf *
-ipfrag_offer(struct core *c, struct rte_mbuf *m, const struct parsed *pr);
+ipfrag_offer(struct ipfrag *f, const struct rte_mbuf *m,
+	     const struct parsed *pr, uint64_t now_ms,
+	     struct rte_mempool *big, struct stats *st);
 
 /* Discard the datagrams begun before now_ms minus the timeout (every one
  * with UINT64_MAX, at the end of the input), counting those not already
  * counted as failed. Cheap when called often: it scans once a second. */
 void
-ipfrag_expire(struct core *c, uint64_t now_ms);
+ipfrag_expire(struct ipfrag *f, uint64_t now_ms, struct stats *st);
+
+/* The worker core that owns the flow of a reassembled datagram: the one
+ * its unfragmented packets reach (fragments are spread by addresses
+ * alone, without ports). */
+int
+ipfrag_core_of(const struct rte_mbuf *dgram);
 
 #endif /* MB_IPFRAG_H */

@@ -159,6 +159,29 @@ poll_sources(struct core *c)
 	return 0;
 }
 
+/* A datagram this core reassembled: analysed here, or, when its flow
+ * belongs to another core (NIC RSS spreads fragments by addresses alone),
+ * handed to that core. Then it may be analysed after later packets of its
+ * flow: the cores run apart (with the software distributor, which
+ * reassembles itself, the order is kept). */
+static struct rte_mbuf *
+frag_route(struct core *c, struct rte_mbuf *d)
+{
+	int to;
+
+	if (d == NULL || c->frag_in == NULL)
+		return d;
+	to = ipfrag_core_of(d);
+	if (to == c->idx || to < 0 || to >= g_rt.nb_cores ||
+	    g_rt.cores[to] == NULL || g_rt.cores[to]->frag_in == NULL)
+		return d;
+	if (rte_ring_enqueue(g_rt.cores[to]->frag_in, d) != 0) {
+		c->st.ipfrag_failed++;
+		rte_pktmbuf_free(d);
+	}
+	return NULL;
+}
+
 static void
 classify(struct core *c, struct rte_mbuf *m)
 {
@@ -176,7 +199,10 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->pktno++;
 	k->off = 0;
 	k->where = W_RAW;
-	k->analysis = c->pipe.analysis_next || c->pipe.burst_analysis;
+	/* Datagrams reassembled elsewhere come in buffers of the
+	 * distributor's pool, or in a burst from another core. */
+	k->analysis = c->pipe.analysis_next || c->pipe.burst_analysis ||
+		      (g_rt.dist_big != NULL && m->pool == g_rt.dist_big);
 	c->pipe.analysis_next = 0;
 	if (k->analysis) {
 		/* A reassembled datagram: its frames were counted already. */
@@ -218,7 +244,8 @@ classify(struct core *c, struct rte_mbuf *m)
 		st->ip_fragments++;
 		st->non_tcp++;
 		if (k->pr.ip_proto == IPPROTO_TCP && c->ipfrag != NULL)
-			c->pipe.frag_done = ipfrag_offer(c, m, &k->pr);
+			c->pipe.frag_done = frag_route(c, ipfrag_offer(c->ipfrag,
+				m, &k->pr, c->pipe.now_ms, c->big, st));
 		break;
 	case PK_TCP:
 		st->tcp_packets++;
@@ -497,7 +524,8 @@ verdict:
 			p->stage = ST_BURST_END;
 			break;
 		case ST_BURST_END:
-			ipfrag_expire(c, p->now_ms);
+			if (c->ipfrag != NULL)
+				ipfrag_expire(c->ipfrag, p->now_ms, &c->st);
 			core_tx_flush(c);
 			rte_spinlock_unlock(&c->lock);
 			p->stage = ST_POLL;
@@ -509,7 +537,8 @@ verdict:
 					break;
 				p->frags_settled = 1;
 			}
-			ipfrag_expire(c, UINT64_MAX);
+			if (c->ipfrag != NULL)
+				ipfrag_expire(c->ipfrag, UINT64_MAX, &c->st);
 			fidx = c->ft.tw_head != FLOW_NONE ? c->ft.tw_head :
 			       c->ft.lru_head;
 			if (g_rt.cfg.eof_flush && fidx != FLOW_NONE) {

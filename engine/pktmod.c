@@ -182,6 +182,8 @@ overwrite(struct pipe_pkt *k, const struct region *r, uint32_t off,
 
 	if ((uint64_t)off + len > r->len)
 		return -EINVAL;
+	if (len == 0)
+		return 0;
 	if (which == MOS_TCP_PAYLOAD) {
 		memcpy(k->data + r->start + off, data, len);
 		return 0;
@@ -643,7 +645,8 @@ mtcp_sendpkt(mctx_t mctx, int sock, const struct pkt_info *pkt)
 		errno = EINVAL;
 		return -1;
 	}
-	dst = pkt->iph->daddr;
+	/* The caller's headers need not be aligned. */
+	memcpy(&dst, (const uint8_t *)pkt->iph + 16, 4);
 	ret = route(c, s, dst, &port, eth);
 	if (ret < 0) {
 		errno = -ret;

@@ -26,6 +26,7 @@
 #include <rte_mbuf_dyn.h>
 
 #include "core.h"
+#include "ipfrag.h"
 #include "rt.h"
 
 struct rt g_rt;
@@ -150,8 +151,9 @@ eal_mem_mb(const struct mb_opts *o, int max_cores, unsigned mbufs)
 	b += (uint64_t)max_cores * 2 * RT_RING_SIZE * 8;
 	/* rte_hash: about 64 bytes per entry, two keys per flow at most. */
 	b += (uint64_t)max_cores * (uint64_t)o->max_flows * 2 * 64;
-	/* Each core's pool of large buffers (jumbo frames, datagrams). */
-	b += (uint64_t)max_cores * (8u << 20);
+	/* Each core's pool of large buffers (jumbo frames, datagrams), and
+	 * the distributor's. */
+	b += (uint64_t)(max_cores + 1) * (8u << 20);
 	return (unsigned)(b >> 20) + 128;
 }
 
@@ -516,6 +518,20 @@ rt_start(int nb_cores)
 				return -1;
 			}
 		}
+		/* The distributor sees every fragment in order: it
+		 * reassembles, and each datagram reaches its flow's core
+		 * in order with the flow's packets. */
+		if (g_rt.opts.ipfrag == IPFRAG_REASSEMBLE) {
+			g_rt.dist_frag = ipfrag_create();
+			g_rt.dist_big = rte_pktmbuf_pool_create("mb_dist_big",
+				CORE_BIG_MBUFS, 32, 0,
+				CORE_BIG_DATAROOM + RTE_PKTMBUF_HEADROOM,
+				(int)rte_socket_id());
+			if (g_rt.dist_frag == NULL || g_rt.dist_big == NULL) {
+				errno = ENOMEM;
+				return -1;
+			}
+		}
 		g_rt.dist_lcore = (unsigned)g_rt.max_cores + 1;
 		if (rte_eal_remote_launch(dist_main, NULL, g_rt.dist_lcore)
 		    != 0) {
@@ -567,13 +583,11 @@ rt_totals(struct stats *total, uint64_t *rx_nombuf, uint64_t *flows_active)
 	for (i = 0; i < RT_MAX_CORES; i++)
 		if (g_rt.cores[i] != NULL)
 			stats_add(total, &g_rt.cores[i]->st);
-	/* The distributor's rx is the port's; the workers' rx counts the
-	 * same packets again, so only its own fates are added. */
-	if (g_rt.use_dist) {
-		total->dropped_ring_full += g_rt.dist_stats.dropped_ring_full;
-		total->dropped_tx_full += g_rt.dist_stats.dropped_tx_full;
-		total->rx_packets += g_rt.dist_stats.dropped_ring_full;
-	}
+	/* The workers count the packets the distributor hands them; the
+	 * distributor counts its own fates (and the reception of the
+	 * packets it dropped), and its reassembly. */
+	if (g_rt.use_dist)
+		stats_add(total, &g_rt.dist_stats);
 	*rx_nombuf = 0;
 	for (i = 0; i < g_rt.nb_ports; i++) {
 		struct rte_eth_stats es;
@@ -605,7 +619,7 @@ rt_write_stats(const char *path)
 		return -1;
 	}
 	ret = stats_write_json(f, &total, nombuf, active, g_rt.run_seconds,
-			       per, n);
+			       per, n, g_rt.use_dist ? &g_rt.dist_stats : NULL);
 	if (fclose(f) != 0)
 		ret = -1;
 	return ret;
@@ -636,6 +650,8 @@ rt_cleanup(void)
 		rte_ring_free(g_rt.from_worker[i]);
 	}
 	rte_mempool_free(g_rt.pool);
+	rte_mempool_free(g_rt.dist_big);
+	ipfrag_destroy(g_rt.dist_frag);
 	rte_eal_cleanup();
 	remove_runtime_dir();
 	memset(&g_rt, 0, sizeof(g_rt));

@@ -66,6 +66,8 @@ struct rt {
 	struct rte_ring *from_worker[RT_MAX_CORES];
 	volatile int dist_input_done;	/* distributor saw end of input */
 	struct stats dist_stats;
+	struct ipfrag *dist_frag;	/* the distributor's reassembly */
+	struct rte_mempool *dist_big;	/* its datagrams' buffers */
 	struct core *cores[RT_MAX_CORES];
 	volatile int go;	/* workers may read input */
 	volatile int stop;	/* stop requested (signal, destroy) */

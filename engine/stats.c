@@ -46,7 +46,8 @@ write_fields(FILE *f, const struct stats *s, const char *indent)
 int
 stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
 		 uint64_t flows_active, double run_seconds,
-		 const struct stats *per_core, int ncores)
+		 const struct stats *per_core, int ncores,
+		 const struct stats *dist)
 {
 	int i;
 
@@ -61,6 +62,12 @@ stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
 		write_fields(f, &per_core[i], "      ");
 		fprintf(f, "      \"core\": %d\n    }", i);
 	}
-	fprintf(f, "%s]\n}\n", ncores ? "\n  " : "");
+	fprintf(f, "%s]", ncores ? "\n  " : "");
+	if (dist != NULL) {
+		fprintf(f, ",\n  \"distributor\": {\n");
+		write_fields(f, dist, "    ");
+		fprintf(f, "    \"core\": -1\n  }");
+	}
+	fprintf(f, "\n}\n");
 	return ferror(f) ? -1 : 0;
 }

@@ -57,10 +57,13 @@ stats_add(struct stats *dst, const struct stats *src);
 uint64_t
 stats_dropped(const struct stats *s);
 
-/* Write the totals (plus the gauges given) as one JSON object. */
+/* Write the totals (plus the gauges given) as one JSON object, with the
+ * cores' counters ("cores") and the software distributor's
+ * ("distributor", when dist is not NULL): the totals are their sums. */
 int
 stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
 		 uint64_t flows_active, double run_seconds,
-		 const struct stats *per_core, int ncores);
+		 const struct stats *per_core, int ncores,
+		 const struct stats *dist);
 
 #endif /* MB_STATS_H */

@@ -121,14 +121,16 @@ if bad:
 }
 
 # check_cores_sum STATS.json: each counter of the totals is the sum of the
-# per-core ones (rx_nombuf and flows_active are gauges of the whole run).
+# per-core ones and the distributor's, if any (rx_nombuf and flows_active
+# are gauges of the whole run).
 check_cores_sum() {
 	"$PY" -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-cores = s["cores"]
+cores = s["cores"] + ([s["distributor"]] if "distributor" in s else [])
 for k, v in s.items():
-    if k in ("cores", "rx_nombuf", "flows_active", "run_seconds"):
+    if k in ("cores", "distributor", "rx_nombuf", "flows_active",
+             "run_seconds"):
         continue
     t = sum(c.get(k, 0) for c in cores)
     if t != v:

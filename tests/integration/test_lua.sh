@@ -67,6 +67,9 @@ for kind in runtime filter loop memory; do
 	step "a $kind error leaves traffic flowing"
 	extra=()
 	[ $kind = loop ] && extra=(--watchdog 300)
+	# The stopped script's Lua state is abandoned on purpose.
+	[ $kind = loop ] && export LSAN_OPTIONS="suppressions=$MB_SRC/tests/lsan-abandoned.supp"
+	[ $kind = loop ] || unset LSAN_OPTIONS
 	[ $kind = memory ] && extra=(--lua-mem 64)
 	rc=$(run_status "$TMP/$kind" "$MOONBOX" --no-progress -r "$TMP/f.pcap" \
 		-w "$TMP/$kind.pcap" --stats "$TMP/$kind.json" "${extra[@]}" \
@@ -124,6 +127,7 @@ grep -q "vmerr.lua:3: in function 'inner'" "$TMP/vmerr.err" ||
 	fail "traceback lacks the faulting function"
 
 step "the watchdog stops a mos.at_exit function that never returns"
+export LSAN_OPTIONS="suppressions=$MB_SRC/tests/lsan-abandoned.supp"
 printf 'local mctx = ...\nmos.at_exit(function() while true do end end)\n' >"$TMP/exitloop.lua"
 rc=$(run_status "$TMP/exitloop" timeout 60 "$MOONBOX" --no-progress \
 	--watchdog 300 -r "$TMP/f.pcap" --stats "$TMP/exitloop.json" "$TMP/exitloop.lua")

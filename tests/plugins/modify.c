@@ -202,10 +202,13 @@ pkt_copy(const struct pkt_info *p, struct pkt_info *q, uint8_t *buf,
 static int
 send_copy(mctx_t m, int sock, const struct pkt_info *p)
 {
-	uint8_t buf[256];
+	/* The frame 2 bytes in, as mtcp_getlastpkt places it: the IP and
+	 * TCP headers are then 4-byte aligned for the struct accesses. */
+	uint8_t raw[258] __attribute__((aligned(4)));
+	uint8_t *buf = raw + 2;
 	struct pkt_info q;
 
-	if (pkt_copy(p, &q, buf, sizeof(buf), SENDPKT_MARK,
+	if (pkt_copy(p, &q, buf, sizeof(raw) - 2, SENDPKT_MARK,
 		     sizeof(SENDPKT_MARK) - 1) != 0) {
 		errno = EMSGSIZE;
 		return -1;
