@@ -51,7 +51,7 @@ core_engine_init(struct core *c)
 	uint32_t flows = (uint32_t)g_rt.cfg.max_flows;
 	char name[RTE_MEMPOOL_NAMESIZE];
 
-	if (flowtbl_init(&c->ft, flows, c->idx) != 0)
+	if (flowtbl_init(&c->ft, flows) != 0)
 		return -1;
 	/* One active socket per flow and listener: room for two listeners
 	 * per flow, plus the listening and raw sockets themselves. */

@@ -4,8 +4,8 @@
  * A flow is found by a symmetric key (both directions of a 4-tuple give
  * the same key). It has the key of its first SYN and, when a callback
  * rewrote that SYN's addresses (NAT), a second key for the rewritten
- * 4-tuple, which is what the server's replies carry. The table is DPDK's
- * rte_hash, one per core, looked up with a hash computed once per packet;
+ * 4-tuple, which is what the server's replies carry. The index (fidx.h),
+ * one per core, is looked up with a hash computed once per packet;
  * flows live in a pool of fixed slots, so the table never allocates per
  * packet. Idle flows are kept in LRU order and time-wait flows in deadline
  * order, threaded through the flows themselves.
@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "fidx.h"
 #include "tcp_fsm.h"
 
 struct rb;
@@ -68,8 +69,7 @@ struct flow {
 	uint8_t nsocks;
 };
 
-/* 16 bytes, not 12: rte_hash compares 16-byte keys with one vector
- * compare instead of a call to memcmp(). */
+/* The padding keeps keys comparable with memcmp(). */
 struct fkey {
 	uint32_t lo_ip;
 	uint32_t hi_ip;
@@ -78,10 +78,8 @@ struct fkey {
 	uint32_t zero;
 };
 
-struct rte_hash;
-
 struct flowtbl {
-	struct rte_hash *h;
+	struct fidx ix;
 	struct flow *f;
 	uint32_t *free;		/* stack of free slots */
 	uint32_t nfree;
@@ -105,14 +103,29 @@ flow_key(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb)
 }
 
 int
-flowtbl_init(struct flowtbl *t, uint32_t cap, int core);
+flowtbl_init(struct flowtbl *t, uint32_t cap);
 
 void
 flowtbl_destroy(struct flowtbl *t);
 
 /* Index of the flow with this key, or FLOW_NONE. */
-uint32_t
-flowtbl_lookup(const struct flowtbl *t, const struct fkey *k, uint32_t hash);
+static inline uint64_t
+fkey_ips(const struct fkey *k)
+{
+	return (uint64_t)k->hi_ip << 32 | k->lo_ip;
+}
+
+static inline uint32_t
+fkey_ports(const struct fkey *k)
+{
+	return (uint32_t)k->hi_port << 16 | k->lo_port;
+}
+
+static inline uint32_t
+flowtbl_lookup(const struct flowtbl *t, const struct fkey *k, uint32_t hash)
+{
+	return fidx_lookup(&t->ix, fkey_ips(k), fkey_ports(k), hash);
+}
 
 /* A zeroed flow slot, or FLOW_NONE when the table is full. */
 uint32_t

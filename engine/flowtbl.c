@@ -1,21 +1,17 @@
 /*
- * flowtbl.c - per-core flow table: rte_hash index, slot pool, lists
+ * flowtbl.c - per-core flow table: index (fidx.h), slot pool, lists
  * (see flow.h).
  *
  * The slot array and the free stack are anonymous mappings: a table sized
  * for millions of flows costs memory only for the slots traffic touched.
- * The hash has twice as many entries as slots (a rewritten flow has two
- * keys) and extendable buckets, so an insert cannot fail before the pool
- * is exhausted.
+ * The index has room for twice as many keys as slots (a rewritten flow
+ * has two keys), so an insert cannot fail before the pool is exhausted.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#include <rte_hash.h>
-#include <rte_lcore.h>
 
 #include "flow.h"
 
@@ -35,20 +31,10 @@ map(size_t sz)
 }
 
 int
-flowtbl_init(struct flowtbl *t, uint32_t cap, int core)
+flowtbl_init(struct flowtbl *t, uint32_t cap)
 {
-	struct rte_hash_parameters hp = { 0 };
-	char name[RTE_HASH_NAMESIZE];
-
 	memset(t, 0, sizeof(*t));
-	snprintf(name, sizeof(name), "mbflows%d_%d", core, (int)getpid());
-	hp.name = name;
-	hp.entries = cap * 2 < 16 ? 16 : cap * 2;
-	hp.key_len = sizeof(struct fkey);
-	hp.socket_id = (int)rte_socket_id();
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-	t->h = rte_hash_create(&hp);
-	if (t->h == NULL)
+	if (fidx_init(&t->ix, cap * 2 < 16 ? 16 : cap * 2) != 0)
 		return -ENOMEM;
 	t->f = map(sizeof(struct flow) * (size_t)cap);
 	t->free = map(sizeof(uint32_t) * (size_t)cap);
@@ -65,23 +51,12 @@ flowtbl_init(struct flowtbl *t, uint32_t cap, int core)
 void
 flowtbl_destroy(struct flowtbl *t)
 {
-	if (t->h != NULL)
-		rte_hash_free(t->h);
+	fidx_destroy(&t->ix);
 	if (t->f != NULL)
 		munmap(t->f, sizeof(struct flow) * (size_t)t->cap);
 	if (t->free != NULL)
 		munmap(t->free, sizeof(uint32_t) * (size_t)t->cap);
 	memset(t, 0, sizeof(*t));
-}
-
-uint32_t
-flowtbl_lookup(const struct flowtbl *t, const struct fkey *k, uint32_t hash)
-{
-	void *data;
-
-	if (rte_hash_lookup_with_hash_data(t->h, k, hash, &data) < 0)
-		return FLOW_NONE;
-	return (uint32_t)(uintptr_t)data;
 }
 
 uint32_t
@@ -114,14 +89,13 @@ int
 flowtbl_add_key(struct flowtbl *t, const struct fkey *k, uint32_t hash,
 		uint32_t idx)
 {
-	return rte_hash_add_key_with_hash_data(t->h, k, hash,
-					       (void *)(uintptr_t)idx);
+	return fidx_add(&t->ix, fkey_ips(k), fkey_ports(k), hash, idx);
 }
 
 void
 flowtbl_del_key(struct flowtbl *t, const struct fkey *k, uint32_t hash)
 {
-	rte_hash_del_key_with_hash(t->h, k, hash);
+	fidx_del(&t->ix, fkey_ips(k), fkey_ports(k), hash);
 }
 
 void

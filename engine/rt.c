@@ -141,16 +141,14 @@ hugepages_usable(void)
 	return mounted;
 }
 
-/* Memory EAL must provide when it has no hugepages: packet buffers, rings
- * and the flow tables' hash indexes (the flows themselves live outside). */
+/* Memory EAL must provide when it has no hugepages: packet buffers and
+ * rings (the flow tables and their indexes live outside, in mappings). */
 static unsigned
-eal_mem_mb(const struct mb_opts *o, int max_cores, unsigned mbufs)
+eal_mem_mb(int max_cores, unsigned mbufs)
 {
 	uint64_t b = (uint64_t)mbufs * 2500;
 
 	b += (uint64_t)max_cores * 2 * RT_RING_SIZE * 8;
-	/* rte_hash: about 64 bytes per entry, two keys per flow at most. */
-	b += (uint64_t)max_cores * (uint64_t)o->max_flows * 2 * 64;
 	/* Each core's pool of large buffers (jumbo frames, datagrams), and
 	 * the distributor's. */
 	b += (uint64_t)(max_cores + 1) * (8u << 20);
@@ -287,7 +285,7 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 			ADD("--no-huge");
 		if (!user_gave(o->eal_extra, "-m ") &&
 		    !user_gave(o->eal_extra, "--socket-mem"))
-			ADD("-m%u", eal_mem_mb(o, g_rt.max_cores, mbufs));
+			ADD("-m%u", eal_mem_mb(g_rt.max_cores, mbufs));
 		/* No shared config files: nothing is left in /var/run/dpdk
 		 * and parallel runs never collide. */
 		if (!user_gave(o->eal_extra, "--file-prefix"))

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test_bench.sh - smoke test of bench/run: with --quick (shortened further:
 # 1 s per measurement, 20000 flows, the test build) it runs every
-# configuration and the memory benchmark, prints every row and writes the
-# JSON shape other tools read. No timing is asserted: only that each
-# number exists and is positive.
+# configuration, the memory benchmark and the flow index comparison, prints
+# every row and writes the JSON shape other tools read. No timing is
+# asserted: only that each number exists and is positive.
 . "$(dirname "$0")/lib.sh"
 
 step "bench/run --quick on the test build"
@@ -21,6 +21,7 @@ for row in io track c-midstat lua-midstat lua-rewrite lua-peek; do
 done
 grep -q "^ratios: track/io [0-9.]*, " "$TMP/bench.out" || fail "no ratios line"
 grep -q "^memory: [0-9]* open flows" "$TMP/bench.out" || fail "no memory line"
+grep -q "^flow index, 20000 keys" "$TMP/bench.out" || fail "no flow index line"
 
 "$PY" - "$TMP/bench.json" <<'PY' || fail "JSON shape"
 import json, sys
@@ -33,5 +34,10 @@ for r in ("track/io", "lua-midstat/c-midstat"):
 m = j["memory"]
 assert m["flows"] == 20000, m
 assert m["bytes_per_flow"] > 0 and m["lookup_mpps_full_table"] > 0, m
+x = j["index"]
+assert x["keys"] == 20000, x
+for t in ("fidx", "rte_hash"):
+    for op in ("hit", "miss", "add_del"):
+        assert x[t][op] > 0, (t, op)
 PY
 echo ok

@@ -1,13 +1,14 @@
 /*
  * test_flowtbl.c - unit tests of the per-core flow table
  * (engine/flowtbl.c and flow_key in flow.h): the symmetric key and hash,
- * keys added, found in both directions and deleted, the slot pool
- * (exhaustion, release, reuse with a new generation), and the LRU and
- * time-wait lists threaded through the flows.
- *
- * Needs EAL (rte_hash), started once with test_eal_init().
+ * keys added, found in both directions and deleted, the index (fidx.h:
+ * probing past full buckets, deletions, fullness, and a long random run
+ * checked against a plain array), the slot pool (exhaustion, release,
+ * reuse with a new generation), and the LRU and time-wait lists threaded
+ * through the flows.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,15 +20,11 @@
 
 #include "flow.h"
 #include "rt.h"
-#include "testutil.h"
-
-/* Each table gets its own core number: rte_hash names must differ. */
-static int tbl_no;
 
 static void
 tbl_init(struct flowtbl *t, uint32_t cap)
 {
-	assert_int_equal(flowtbl_init(t, cap, 100 + tbl_no++), 0);
+	assert_int_equal(flowtbl_init(t, cap), 0);
 	assert_int_equal(flowtbl_active(t), 0);
 	assert_int_equal(t->lru_head, FLOW_NONE);
 	assert_int_equal(t->tw_head, FLOW_NONE);
@@ -118,6 +115,154 @@ test_add_lookup_del(void **state)
 	flowtbl_del_key(&t, &k2, h2);
 	assert_int_equal(flowtbl_lookup(&t, &k2, h2), FLOW_NONE);
 	flowtbl_destroy(&t);
+}
+
+/* -- Index -------------------------------------------------------------- */
+
+#define KEY(k) fkey_ips(&(k)), fkey_ports(&(k))
+
+static struct fkey
+nth_key(uint32_t i)
+{
+	return flow_key(htonl(0x0a000000u + i), htonl(0xc0a80001u),
+			htons((uint16_t)(1024 + i % 50000)), htons(80));
+}
+
+/* All keys on one home bucket: they spill over into the following ones,
+ * stay reachable, and deleting any of them leaves the others reachable
+ * and the overflow counts back at zero. */
+static void
+test_index_collisions(void **state)
+{
+	struct fidx x;
+	struct fkey k[20];
+	uint32_t i, j;
+
+	(void)state;
+	assert_int_equal(fidx_init(&x, 40), 0);
+	for (i = 0; i < 20; i++) {
+		k[i] = nth_key(i);
+		assert_int_equal(fidx_add(&x, KEY(k[i]), 7, i), 0);
+	}
+	assert_int_equal(x.n, 20);
+	assert_true(x.ovf[fidx_home(&x, 7)] > 0);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(fidx_lookup(&x, KEY(k[i]), 7), i);
+	/* Same key, other hash: another home bucket, not found. */
+	assert_int_equal(fidx_lookup(&x, KEY(k[0]), 7 + (1u << 30)), FIDX_NONE);
+	for (i = 0; i < 20; i += 2)
+		fidx_del(&x, KEY(k[i]), 7);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(fidx_lookup(&x, KEY(k[i]), 7),
+				 i % 2 ? i : FIDX_NONE);
+	/* Re-adding fills the holes near home. */
+	for (i = 0; i < 20; i += 2)
+		assert_int_equal(fidx_add(&x, KEY(k[i]), 7, 100 + i), 0);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(fidx_lookup(&x, KEY(k[i]), 7),
+				 i % 2 ? i : 100 + i);
+	for (i = 0; i < 20; i++)
+		fidx_del(&x, KEY(k[i]), 7);
+	assert_int_equal(x.n, 0);
+	for (j = 0; j < x.nb; j++)
+		assert_int_equal(x.ovf[j], 0);
+	/* Wrap-around: keys homed on the last bucket spill into the first. */
+	for (i = 0; i < 9; i++) {
+		uint32_t h = 0;
+
+		while (fidx_home(&x, h) != x.nb - 1)
+			h++;
+		assert_int_equal(fidx_add(&x, KEY(k[i]), h, i), 0);
+		assert_int_equal(fidx_lookup(&x, KEY(k[i]), h), i);
+	}
+	assert_int_equal(fidx_add(&x, KEY(k[0]), 0, FIDX_NONE), -EINVAL);
+	fidx_destroy(&x);
+}
+
+/* Up to max keys go in, one more is refused; after a deletion there is
+ * room again. */
+static void
+test_index_full(void **state)
+{
+	struct fidx x;
+	struct fkey k;
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(fidx_init(&x, 100), 0);
+	assert_true(x.nb * FIDX_WAYS >= 125);
+	for (i = 0; i < 100; i++) {
+		k = nth_key(i);
+		assert_int_equal(fidx_add(&x, KEY(k), i * 2654435761u, i), 0);
+	}
+	k = nth_key(100);
+	assert_int_equal(fidx_add(&x, KEY(k), 1, 100), -ENOSPC);
+	assert_int_equal(fidx_lookup(&x, KEY(k), 1), FIDX_NONE);
+	/* Replacing a key's value needs no room. */
+	k = nth_key(5);
+	assert_int_equal(fidx_add(&x, KEY(k), 5 * 2654435761u, 555), 0);
+	assert_int_equal(fidx_lookup(&x, KEY(k), 5 * 2654435761u), 555);
+	fidx_del(&x, KEY(k), 5 * 2654435761u);
+	k = nth_key(100);
+	assert_int_equal(fidx_add(&x, KEY(k), 1, 100), 0);
+	for (i = 0; i < 100; i++) {
+		k = nth_key(i);
+		assert_int_equal(fidx_lookup(&x, KEY(k), i * 2654435761u),
+				 i == 5 ? FIDX_NONE : i);
+	}
+	fidx_destroy(&x);
+}
+
+/* A long random run of adds, deletes and lookups with few distinct hash
+ * values (so probing and wrap-around are exercised), against a model. */
+static void
+test_index_model(void **state)
+{
+	enum { NKEYS = 600, MAX = 400 };
+	static uint32_t model[NKEYS];
+	struct fidx x;
+	uint32_t i, n = 0, r = 12345;
+
+	(void)state;
+	assert_int_equal(fidx_init(&x, MAX), 0);
+	for (i = 0; i < NKEYS; i++)
+		model[i] = FIDX_NONE;
+	for (i = 0; i < 200000; i++) {
+		uint32_t key_no, hash, op;
+		struct fkey k;
+
+		r = r * 1103515245u + 12345u;
+		key_no = (r >> 8) % NKEYS;
+		op = (r >> 4) % 3;
+		k = nth_key(key_no);
+		hash = (key_no % 37) * 0x05f5e101u;
+		if (op == 0) {
+			int rc = fidx_add(&x, KEY(k), hash, i);
+
+			if (model[key_no] == FIDX_NONE && n == MAX) {
+				assert_int_equal(rc, -ENOSPC);
+			} else {
+				assert_int_equal(rc, 0);
+				n += model[key_no] == FIDX_NONE;
+				model[key_no] = i;
+			}
+		} else if (op == 1) {
+			fidx_del(&x, KEY(k), hash);
+			n -= model[key_no] != FIDX_NONE;
+			model[key_no] = FIDX_NONE;
+		} else {
+			assert_int_equal(fidx_lookup(&x, KEY(k), hash),
+					 model[key_no]);
+		}
+		assert_int_equal(x.n, n);
+	}
+	for (i = 0; i < NKEYS; i++) {
+		struct fkey k = nth_key(i);
+
+		assert_int_equal(fidx_lookup(&x, KEY(k), (i % 37) * 0x05f5e101u),
+				 model[i]);
+	}
+	fidx_destroy(&x);
 }
 
 /* -- Slots ---------------------------------------------------------------- */
@@ -305,22 +450,18 @@ test_lists(void **state)
 	flowtbl_destroy(&t);
 }
 
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return test_eal_init("test_flowtbl", NULL, NULL) < 0 ? -1 : 0;
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_symmetric),
 		cmocka_unit_test(test_add_lookup_del),
+		cmocka_unit_test(test_index_collisions),
+		cmocka_unit_test(test_index_full),
+		cmocka_unit_test(test_index_model),
 		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_lists),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
