@@ -1,8 +1,8 @@
 /*
  * fidx.c - the flow index's sizing, insertion and deletion (fidx.h).
  *
- * The buckets are an anonymous mapping: a table sized for millions of
- * flows costs memory only for the pages its keys touched.
+ * The buckets are a lazy mapping (lazymap.h): a table sized for millions
+ * of flows costs memory only for the pages its keys touched.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -10,20 +10,7 @@
 #include <sys/mman.h>
 
 #include "fidx.h"
-
-static void *
-map(size_t sz)
-{
-	void *m = mmap(NULL, sz, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (m == MAP_FAILED)
-		return NULL;
-	/* Buckets are hit at random: huge pages spare a TLB miss per
-	 * lookup. Advice only: without THP this fails harmlessly. */
-	(void)madvise(m, sz, MADV_HUGEPAGE);
-	return m;
-}
+#include "lazymap.h"
 
 int
 fidx_init(struct fidx *x, uint32_t max)
@@ -34,8 +21,8 @@ fidx_init(struct fidx *x, uint32_t max)
 		nb = 2;
 	if (nb > UINT32_MAX / 2)
 		return -EINVAL;
-	x->b = map(nb * sizeof(*x->b));
-	x->ovf = map(nb * sizeof(*x->ovf));
+	x->b = lazymap(nb * sizeof(*x->b));
+	x->ovf = lazymap(nb * sizeof(*x->ovf));
 	if (x->b == NULL || x->ovf == NULL) {
 		fidx_destroy(x);
 		return -ENOMEM;

@@ -2,33 +2,18 @@
  * flowtbl.c - per-core flow table: index (fidx.h), slot pool, lists
  * (see flow.h).
  *
- * The slot array and the free stack are anonymous mappings: a table sized
- * for millions of flows costs memory only for the slots traffic touched.
+ * The slot array and the free stack are lazy mappings (lazymap.h) and
+ * slots are handed out from the bottom up: a table sized for millions of
+ * flows costs memory only for the slots traffic touched.
  * The index has room for twice as many keys as slots (a rewritten flow
  * has two keys), so an insert cannot fail before the pool is exhausted.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "flow.h"
-
-static void *
-map(size_t sz)
-{
-	void *m = mmap(NULL, sz, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (m == MAP_FAILED)
-		return NULL;
-	/* Slots are handed out from the bottom up, so transparent huge
-	 * pages cost little memory and spare big tables a TLB miss per
-	 * packet. Advice only: without THP this fails harmlessly. */
-	(void)madvise(m, sz, MADV_HUGEPAGE);
-	return m;
-}
+#include "lazymap.h"
 
 int
 flowtbl_init(struct flowtbl *t, uint32_t cap)
@@ -36,8 +21,8 @@ flowtbl_init(struct flowtbl *t, uint32_t cap)
 	memset(t, 0, sizeof(*t));
 	if (fidx_init(&t->ix, cap * 2 < 16 ? 16 : cap * 2) != 0)
 		return -ENOMEM;
-	t->f = map(sizeof(struct flow) * (size_t)cap);
-	t->free = map(sizeof(uint32_t) * (size_t)cap);
+	t->f = lazymap(sizeof(struct flow) * (size_t)cap);
+	t->free = lazymap(sizeof(uint32_t) * (size_t)cap);
 	if (t->f == NULL || t->free == NULL) {
 		flowtbl_destroy(t);
 		return -ENOMEM;

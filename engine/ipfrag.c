@@ -4,11 +4,12 @@
  * Not DPDK's rte_ip_frag: its build fixes 8 fragments per datagram (a
  * 1500-byte MTU path cuts a 16 KiB datagram in 12) and it drops a datagram
  * on an exact duplicate fragment, which receivers ignore. The datagrams
- * being reassembled are few (FRAG_SLOTS) and fragments rare on TCP paths, so a slot
- * table scanned linearly is enough; each slot holds the payload at its
- * offsets, so a completed datagram is one copy away from a contiguous
- * buffer. A slot that failed stays (dead) until it times out, so its later
- * fragments neither count again nor start a datagram that cannot end.
+ * being reassembled are few (FRAG_SLOTS) and fragments rare on TCP paths,
+ * so a slot table scanned linearly is enough; each slot holds the payload
+ * at its offsets, so a completed datagram is one copy away from a
+ * contiguous buffer. A slot that failed stays (dead) until it times out,
+ * so its later fragments neither count again nor start a datagram that
+ * cannot end.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -134,6 +134,7 @@ rc=$(run_status "$TMP/exitloop" timeout 60 "$MOONBOX" --no-progress \
 assert_eq "$rc" 0 "endless at_exit: exit status"
 [ "$(json_get "$TMP/exitloop.json" script_errors_timeout)" -gt 0 ] ||
 	fail "endless at_exit: no timeout counted"
+unset LSAN_OPTIONS
 
 step "mos.settimer checks a struct timeval as mtcp_settimer does"
 cat >"$TMP/timeval.lua" <<'LUA'
