@@ -199,6 +199,9 @@ main(int argc, char **argv)
 	}
 	rte_hash_free(rh);
 	fidx_destroy(&x);
+	free(k);
+	free(h);
+	free(order);
 	rte_eal_cleanup();
 	return 0;
 }
