@@ -16,6 +16,8 @@ set -euo pipefail
 MKPCAP="${MB_MKPCAP:-$(dirname "$(dirname "$MB_TOOLS")")/bench/mkpcap}"
 # shellcheck disable=SC2034
 PCAPCMP="$MB_TOOLS/pcapcmp"
+# The test plugins (tests/plugins) of the build.
+: "${MB_PLUGINS:=$(dirname "$MB_TOOLS")/plugins}"
 PY=/usr/bin/python3
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/moonbox-test.XXXXXX")
@@ -159,4 +161,70 @@ if off != len(d):
     sys.exit("%s: last record cut" % sys.argv[1])
 print(n)
 ' "$1" || fail "pcap_count $1"
+}
+
+# -- Checks that record a failure and go on, so that all runs are made
+# before the verdict and one failure does not hide the others.
+
+nbad=0
+
+# bad MSG...: record a failed check.
+bad() {
+	echo "FAIL: $*" >&2
+	nbad=$((nbad + 1))
+}
+
+# verdict: fail if any check failed, else PASS.
+verdict() {
+	[ "$nbad" = 0 ] || fail "$nbad check(s) failed (see above)"
+	echo "PASS"
+}
+
+# check_run ID RC EXPECTED.pcap [--ignore-order]: what every run of a
+# generated scenario must do: exit 0 without sanitizer reports, write the
+# expected frames ($TMP/ID.out.pcap), conserve frames ($TMP/ID.json), lose
+# no buffers.
+check_run() {
+	local id=$1 rc=$2 want=$3
+
+	shift 3
+	if [ "$rc" != 0 ]; then
+		bad "$id: exit status $rc: $(tail -5 "$TMP/$id.err")"
+		return 1
+	fi
+	if grep -q "runtime error\|Sanitizer" "$TMP/$id.err"; then
+		bad "$id: sanitizer report: $(grep -m3 "runtime error\|Sanitizer" \
+			"$TMP/$id.err")"
+	fi
+	"$PCAPCMP" "$@" "$want" "$TMP/$id.out.pcap" >"$TMP/$id.cmp" 2>&1 ||
+		bad "$id: output is not $(basename "$want"): $(cat "$TMP/$id.cmp")"
+	(check_conservation "$TMP/$id.json") 2>"$TMP/$id.cons" ||
+		bad "$id: $(cat "$TMP/$id.cons")"
+	assert_eq "$(json_get "$TMP/$id.json" rx_nombuf)" 0 "$id: rx_nombuf"
+}
+
+# run_plugins ID ARGS...: moonbox with the event tracer and the stream
+# dump plugins (tests/plugins), output in $TMP/ID.*; prints the exit
+# status.
+run_plugins() {
+	local id=$1
+
+	shift
+	rm -rf "$TMP/$id.st"
+	mkdir -p "$TMP/$id.st"
+	run_status "$TMP/$id" run_moonbox --stats "$TMP/$id.json" \
+		-w "$TMP/$id.out.pcap" --plugin "$MB_PLUGINS/trace.so" \
+		--plugin "$MB_PLUGINS/streams.so" --plugin-arg "out=$TMP/$id.trace" \
+		--plugin-arg "dir=$TMP/$id.st" "$@"
+}
+
+# list_runs RUNS.json: a generator's runs, one line each:
+# ID PCAP OUTPUT ORDER(same|any) ARGS...
+list_runs() {
+	"$PY" -c '
+import json, sys
+for r in json.load(open(sys.argv[1])):
+    print(r["id"], r["pcap"], r["output"],
+          "any" if r.get("any_order") else "same", *r["args"])
+' "$1"
 }

@@ -19,60 +19,19 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 # The generators import hostile_model.py: no bytecode in the source tree.
 export PYTHONDONTWRITEBYTECODE=1
-: "${MB_PLUGINS:=$(dirname "$MB_TOOLS")/plugins}"
-TRACE="$MB_PLUGINS/trace.so"
-STREAMS="$MB_PLUGINS/streams.so"
 FRAGDROP="$MB_PLUGINS/fragdrop.so"
 GEN="$TMP/gen"
-nbad=0
-
-# bad MSG...: record a failed check and go on.
-bad() {
-	echo "FAIL: $*" >&2
-	nbad=$((nbad + 1))
-}
-
-# check_run ID RC EXPECTED.pcap [--ignore-order]: exit status, output,
-# conservation of frames.
-check_run() {
-	local id=$1 rc=$2 want=$3
-
-	shift 3
-	if [ "$rc" != 0 ]; then
-		bad "$id: exit status $rc: $(tail -5 "$TMP/$id.err")"
-		return 1
-	fi
-	if grep -q "runtime error\|Sanitizer" "$TMP/$id.err"; then
-		bad "$id: sanitizer report: $(grep -m3 "runtime error\|Sanitizer" \
-			"$TMP/$id.err")"
-	fi
-	"$PCAPCMP" "$@" "$want" "$TMP/$id.out.pcap" >"$TMP/$id.cmp" 2>&1 ||
-		bad "$id: output is not $(basename "$want"): $(cat "$TMP/$id.cmp")"
-	(check_conservation "$TMP/$id.json") 2>"$TMP/$id.cons" ||
-		bad "$id: $(cat "$TMP/$id.cons")"
-	assert_eq "$(json_get "$TMP/$id.json" rx_nombuf)" 0 "$id: rx_nombuf"
-}
 
 step "generate the capture"
 mkdir -p "$GEN"
 "$PY" "$HERE/ipfrag_gen.py" "$GEN" || fail "ipfrag_gen.py"
-"$PY" -c '
-import json, sys
-for r in json.load(open(sys.argv[1])):
-    print(r["id"], r["pcap"], r["output"],
-          "any" if r.get("any_order") else "same", *r["args"])
-' "$GEN/runs.json" >"$TMP/runs.txt"
+list_runs "$GEN/runs.json" >"$TMP/runs.txt"
 assert_eq "$(wc -l <"$TMP/runs.txt")" 3 "runs generated"
 
 while read -r id pcap want order args; do
 	step "$id ($args)"
-	mkdir -p "$TMP/$id.st"
 	# shellcheck disable=SC2086
-	rc=$(run_status "$TMP/$id" run_moonbox -r "$GEN/$pcap" \
-		-w "$TMP/$id.out.pcap" --stats "$TMP/$id.json" \
-		--plugin "$TRACE" --plugin "$STREAMS" \
-		--plugin-arg "out=$TMP/$id.trace" --plugin-arg "dir=$TMP/$id.st" \
-		$args)
+	rc=$(run_plugins "$id" -r "$GEN/$pcap" $args)
 	opt=()
 	[ "$order" = any ] && opt=(--ignore-order)
 	check_run "$id" "$rc" "$GEN/$want" "${opt[@]}" || continue
@@ -121,5 +80,4 @@ for mode in reassemble pass; do
 	check_fragdrop "$id" $mode 2>"$TMP/$id.fd" || bad "$id: $(cat "$TMP/$id.fd")"
 done
 
-[ "$nbad" = 0 ] || fail "$nbad check(s) failed (see above)"
-echo "PASS"
+verdict

@@ -50,8 +50,9 @@ mb() {
 		fail "moonbox $name failed: $(cat "$name.err")"
 }
 
-# bad FILE FILTER: frames of FILE tshark finds bad (checksums, malformed).
-bad() {
+# tshark_bad FILE FILTER: frames of FILE tshark finds bad (checksums,
+# malformed).
+tshark_bad() {
 	tshark -r "$1" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
 		-Y "$2" 2>/dev/null | wc -l
 }
@@ -80,7 +81,7 @@ mkdir conv
 "$PY" "$HERE/setlastpkt_conv.py" conv || fail "setlastpkt_conv.py"
 # (The edited inputs come from the same model as these conversations.)
 for f in pat.pcap flows.pcap conv/{plain,sack,rexmit,mixed}.pcap; do
-	assert_eq "$(bad "$f" "$BADSUM")" 0 "bad checksums in input $f"
+	assert_eq "$(tshark_bad "$f" "$BADSUM")" 0 "bad checksums in input $f"
 done
 
 step "1. payload overwrite"
@@ -91,7 +92,7 @@ for hook in snd rcv; do
 		dir=both hook="$hook"
 	check "overwrite at $hook: output" "$PCAPCMP" ow.exp "ow-$hook.pcap"
 	check "overwrite at $hook: checksums" \
-		test "$(bad "ow-$hook.pcap" "$BADSUM")" = 0
+		test "$(tshark_bad "ow-$hook.pcap" "$BADSUM")" = 0
 	check "overwrite at $hook: one call per occurrence" \
 		test "$(grep -c '^overwrite .* OK$' "ow-$hook.log.0")" = "$occ"
 	check "overwrite at $hook: pkts_modified" \
@@ -107,9 +108,9 @@ mb ow-nocsum pat.pcap pattern=SECRETWORD replace=PUBLICDATA dir=both nocsum
 check "overwrite, no checksum flags: output" "$PCAPCMP" ow-nocsum.exp \
 	ow-nocsum.pcap
 check "overwrite, no checksum flags: stale TCP checksums" \
-	test "$(bad ow-nocsum.pcap 'tcp.checksum.status == 0')" = "$changed"
+	test "$(tshark_bad ow-nocsum.pcap 'tcp.checksum.status == 0')" = "$changed"
 check "overwrite, no checksum flags: IP checksums" \
-	test "$(bad ow-nocsum.pcap 'ip.checksum.status == 0')" = 0
+	test "$(tshark_bad ow-nocsum.pcap 'ip.checksum.status == 0')" = 0
 
 step "2. MOS_DROP"
 for run in snd:c2s rcv:s2c; do
@@ -140,13 +141,13 @@ mb ttl flows.pcap ttl=33
 mb ttl-nocsum flows.pcap ttl=33 nocsum
 mb ports flows.pcap sport=4242 dport=4343 dir=s2c nth=2
 check "ttl: output" "$PCAPCMP" ttl.exp ttl.pcap
-check "ttl: checksums" test "$(bad ttl.pcap "$BADSUM")" = 0
+check "ttl: checksums" test "$(tshark_bad ttl.pcap "$BADSUM")" = 0
 check "ttl, no checksum flags: output" "$PCAPCMP" ttl-nocsum.exp \
 	ttl-nocsum.pcap
 check "ttl, no checksum flags: stale IP checksums" \
-	test "$(bad ttl-nocsum.pcap 'ip.checksum.status == 0')" = "$nttl"
+	test "$(tshark_bad ttl-nocsum.pcap 'ip.checksum.status == 0')" = "$nttl"
 check "ports: output" "$PCAPCMP" ports.exp ports.pcap
-check "ports: checksums" test "$(bad ports.pcap "$BADSUM")" = 0
+check "ports: checksums" test "$(tshark_bad ports.pcap "$BADSUM")" = 0
 # Option inserts and removals (lengths follow).
 "${CHECK[@]}" expect flows.pcap opts.exp --nth 2 --ipopt 8 --tcpopt 4 \
 	>opts.sel || fail "expect opts"
@@ -155,13 +156,13 @@ check "ports: checksums" test "$(bad ports.pcap "$BADSUM")" = 0
 mb opts flows.pcap ipopt=8 tcpopt=4 nth=2
 mb nomss flows.pcap tcpopt=-4
 check "options: output" "$PCAPCMP" opts.exp opts.pcap
-check "options: checksums" test "$(bad opts.pcap "$BADSUM")" = 0
+check "options: checksums" test "$(tshark_bad opts.pcap "$BADSUM")" = 0
 check "options: calls" test "$(grep -c 'opt .* OK$' opts.log.0)" = \
 	$((2 * $(awk '{ print $2 }' opts.sel)))
 # Only the SYNs have options (MSS) to remove.
 nsyn=$(awk '{ print $4 }' nomss.sel)
 check "MSS removal: output" "$PCAPCMP" nomss.exp nomss.pcap
-check "MSS removal: checksums" test "$(bad nomss.pcap "$BADSUM")" = 0
+check "MSS removal: checksums" test "$(tshark_bad nomss.pcap "$BADSUM")" = 0
 check "MSS removal: done in the SYNs" \
 	test "$(grep -c '^tcpopt .* OK$' nomss.log.0)" = "$nsyn"
 check "MSS removal: refused elsewhere" \
@@ -186,7 +187,7 @@ while read -r run cap conv dir nth op n at hook edits refused; do
 	check "$run: $refused refused" \
 		test "$(grep -c "^$op .* EINVAL$" "$run.log.0")" = "$refused"
 	check "$run: output" "$PCAPCMP" "conv/$cap.exp.pcap" "$run.pcap"
-	check "$run: checksums" test "$(bad "$run.pcap" "$BADSUM")" = 0
+	check "$run: checksums" test "$(tshark_bad "$run.pcap" "$BADSUM")" = 0
 	check "$run: split into wires" "${CHECK[@]}" wires \
 		"conv/$cap.in.pcap" "$run.pcap" "$run.s.pcap" "$run.r.pcap" \
 		--dir "$dir"
@@ -307,7 +308,7 @@ for spec in c2s:sendpkt s2c:sendpkt c2s-noeth:sendpkt=noeth; do
 	mb "$run" flows.pcap "${spec#*:}" nth=2 dir="$dir"
 	check "$run: copies (and pkts_sent)" "${CHECK[@]}" sendpkt \
 		flows.pcap "$run.pcap" "$run.json" --dir "$dir" --nth 2
-	check "$run: checksums" test "$(bad "$run.pcap" "$BADSUM")" = 0
+	check "$run: checksums" test "$(tshark_bad "$run.pcap" "$BADSUM")" = 0
 	check "$run: tx_packets = rx_packets" \
 		test "$(counter "$run" tx_packets)" = \
 		"$(counter "$run" rx_packets)"
