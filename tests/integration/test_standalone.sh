@@ -74,7 +74,7 @@ $(head -20 "$name.diff")"
 step "the declarations of an mOS program compile against moonbox's headers"
 [ -x "$SA/mos_decls" ] || fail "mos_decls was not built"
 rc=$(run_status decls "$SA/mos_decls")
-assert_eq "$rc" 0 "mos_decls: exit status"
+assert_eq "$rc" 0 "mos_decls: exit status (stderr: $(cat decls.err))"
 grep -q '^30 functions' decls.out || fail "mos_decls: $(cat decls.out)"
 
 step "build the programs as a user would: cc -Wall -Wextra -Werror"
@@ -95,7 +95,7 @@ for p in flowstat mos_decls; do
 		fail "link $p: $(cat "ld_$p.err")"
 done
 rc=$(run_status udecls ./user_mos_decls)
-assert_eq "$rc" 0 "user-built mos_decls: exit status"
+assert_eq "$rc" 0 "user-built mos_decls: exit status (stderr: $(cat udecls.err))"
 
 step "generate a capture and the streams it carries"
 "$MKPCAP" flows in.pcap --conns 40 --seed 11 --reorder 0.1 --rexmit 0.1 \
