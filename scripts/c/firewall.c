@@ -47,6 +47,8 @@
 
 #include <moonbox.h>
 
+#include "example.h"
+
 #define FIREWALL_MAX_CORES	64
 #define FIREWALL_TICK_US	1000000u
 #define FIREWALL_CACHE_SLOTS	8192u	/* power of two */
@@ -454,20 +456,6 @@ firewall_on_start(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 			m->cpu, strerror(errno));
 }
 
-static void firewall_on_tick(mctx_t m, int sock, int side, event_t ev,
-			     filter_arg_t *arg);
-
-static int
-firewall_arm(mctx_t m, int sock, uint32_t delay_us)
-{
-	struct timeval tv = {
-		.tv_sec = delay_us / 1000000u,
-		.tv_usec = delay_us % 1000000u,
-	};
-
-	return mtcp_settimer(m, sock, &tv, firewall_on_tick);
-}
-
 /* One table per second of the clock, late timers included (see
  * midstat.c). */
 static void
@@ -488,7 +476,8 @@ firewall_on_tick(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 		firewall_print_table(0);
 		fc->due_us += FIREWALL_TICK_US;
 	}
-	if (firewall_arm(m, sock, fc->due_us - now) != 0)
+	if (example_settimer_us(m, sock, fc->due_us - now,
+				firewall_on_tick) != 0)
 		fprintf(stderr, "firewall: cannot re-arm the timer: %s\n",
 			strerror(errno));
 }
@@ -522,7 +511,9 @@ firewall_setup(mctx_t m)
 				   firewall_on_start) != 0)
 		goto err;
 	/* The periodic table is the whole firewall's: core 0 prints it. */
-	if (m->cpu == 0 && firewall_arm(m, sock, FIREWALL_TICK_US) != 0)
+	if (m->cpu == 0 &&
+	    example_settimer_us(m, sock, FIREWALL_TICK_US,
+				firewall_on_tick) != 0)
 		goto err;
 	return 0;
 err:
@@ -555,9 +546,7 @@ main(int argc, char **argv)
 {
 	mctx_t mctx[FIREWALL_MAX_CORES];
 	const char *conf = NULL, *rules = NULL;
-	struct mtcp_conf mc;
-	int opt, cores = 0, i, n, rc = 0;
-	char *end;
+	int opt, cores = 0, i, n;
 
 	while ((opt = getopt(argc, argv, "c:f:n:h")) != -1) {
 		switch (opt) {
@@ -568,13 +557,10 @@ main(int argc, char **argv)
 			rules = optarg;
 			break;
 		case 'n':
-			cores = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || cores < 1 ||
-			    cores > FIREWALL_MAX_CORES) {
-				fprintf(stderr, "%s: -n: 1 to %d cores\n",
-					argv[0], FIREWALL_MAX_CORES);
+			cores = example_cores(argv[0], opt, optarg,
+					      FIREWALL_MAX_CORES);
+			if (cores < 0)
 				return 2;
-			}
 			break;
 		default:
 			firewall_usage(argv[0]);
@@ -587,53 +573,15 @@ main(int argc, char **argv)
 	}
 	if (firewall_load(rules) != 0)
 		return 1;
-	if (mtcp_init(conf) != 0) {
-		fprintf(stderr, "%s: mtcp_init: %s\n", argv[0],
-			strerror(errno));
+	n = example_init(argv[0], conf, cores, FIREWALL_MAX_CORES);
+	if (n < 0 || example_run(argv[0], mctx, n, firewall_setup) != 0)
 		return 1;
-	}
-	if (mtcp_getconf(&mc) != 0)
-		goto fail;
-	if (cores > 0) {
-		mc.num_cores = cores;
-		if (mtcp_setconf(&mc) != 0)
-			goto fail;
-	}
-	n = mc.num_cores < FIREWALL_MAX_CORES ? mc.num_cores :
-	    FIREWALL_MAX_CORES;
-	for (i = 0; i < n; i++) {
-		mctx[i] = mtcp_create_context(i);
-		if (mctx[i] == NULL) {
-			fprintf(stderr, "%s: core %d: %s\n", argv[0], i,
-				strerror(errno));
-			n = i;
-			rc = 1;
-			break;
-		}
-		if (firewall_setup(mctx[i]) != 0) {
-			n = i + 1;
-			rc = 1;
-			break;
-		}
-	}
-	if (rc != 0) {
-		for (i = 0; i < n; i++)
-			mtcp_destroy_context(mctx[i]);
-		mtcp_destroy();
-		return rc;
-	}
-	for (i = 0; i < n; i++)
-		mtcp_app_join(mctx[i]);
 	firewall_print_table(1);
 	for (i = 0; i < n; i++)
 		firewall_core_free(i);
 	mtcp_destroy();
 	free(firewall_rules);
 	return 0;
-fail:
-	fprintf(stderr, "%s: configuration: %s\n", argv[0], strerror(errno));
-	mtcp_destroy();
-	return 1;
 }
 
 #else /* plugin */

@@ -51,6 +51,8 @@
 
 #include <moonbox.h>
 
+#include "example.h"
+
 #define MIDSTAT_MAX_CORES	64
 #define MIDSTAT_TICK_US	1000000u
 
@@ -341,20 +343,6 @@ midstat_on_end(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 	free(c);
 }
 
-static void midstat_on_tick(mctx_t m, int sock, int side, event_t ev,
-			    filter_arg_t *arg);
-
-static int
-midstat_arm(mctx_t m, int sock, uint32_t delay_us)
-{
-	struct timeval tv = {
-		.tv_sec = delay_us / 1000000u,
-		.tv_usec = delay_us % 1000000u,
-	};
-
-	return mtcp_settimer(m, sock, &tv, midstat_on_tick);
-}
-
 /* Tables follow the clock: if the timer comes late (a burst spanning
  * several seconds), every second that passed gets its table, and the next
  * one is due a whole number of seconds after the first. */
@@ -380,7 +368,8 @@ midstat_on_tick(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 		midstat_print_second(m->cpu);
 		mc->due_us += MIDSTAT_TICK_US;
 	}
-	if (midstat_arm(m, sock, mc->due_us - now) != 0)
+	if (example_settimer_us(m, sock, mc->due_us - now,
+				midstat_on_tick) != 0)
 		fprintf(stderr, "midstat: core %d: cannot re-arm the timer: "
 			"%s\n", m->cpu, strerror(errno));
 }
@@ -417,7 +406,8 @@ midstat_setup(mctx_t m)
 				   midstat_on_timeout) != 0 ||
 	    mtcp_register_callback(m, sock, MOS_ON_CONN_END, MOS_HK_SND,
 				   midstat_on_end) != 0 ||
-	    midstat_arm(m, sock, MIDSTAT_TICK_US) != 0)
+	    example_settimer_us(m, sock, MIDSTAT_TICK_US,
+				midstat_on_tick) != 0)
 		goto err;
 	return 0;
 err:
@@ -441,9 +431,7 @@ main(int argc, char **argv)
 {
 	mctx_t mctx[MIDSTAT_MAX_CORES];
 	const char *conf = NULL;
-	struct mtcp_conf mc;
-	int opt, cores = 0, i, n, rc = 0;
-	char *end;
+	int opt, cores = 0, i, n;
 
 	while ((opt = getopt(argc, argv, "f:c:h")) != -1) {
 		switch (opt) {
@@ -451,13 +439,10 @@ main(int argc, char **argv)
 			conf = optarg;
 			break;
 		case 'c':
-			cores = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || cores < 1 ||
-			    cores > MIDSTAT_MAX_CORES) {
-				fprintf(stderr, "%s: -c: 1 to %d cores\n",
-					argv[0], MIDSTAT_MAX_CORES);
+			cores = example_cores(argv[0], opt, optarg,
+					      MIDSTAT_MAX_CORES);
+			if (cores < 0)
 				return 2;
-			}
 			break;
 		default:
 			midstat_usage(argv[0]);
@@ -468,53 +453,15 @@ main(int argc, char **argv)
 		midstat_usage(argv[0]);
 		return 2;
 	}
-	if (mtcp_init(conf) != 0) {
-		fprintf(stderr, "%s: mtcp_init: %s\n", argv[0],
-			strerror(errno));
+	n = example_init(argv[0], conf, cores, MIDSTAT_MAX_CORES);
+	if (n < 0 || example_run(argv[0], mctx, n, midstat_setup) != 0)
 		return 1;
-	}
-	if (mtcp_getconf(&mc) != 0)
-		goto fail;
-	if (cores > 0) {
-		mc.num_cores = cores;
-		if (mtcp_setconf(&mc) != 0)
-			goto fail;
-	}
-	n = mc.num_cores < MIDSTAT_MAX_CORES ? mc.num_cores : MIDSTAT_MAX_CORES;
-	for (i = 0; i < n; i++) {
-		mctx[i] = mtcp_create_context(i);
-		if (mctx[i] == NULL) {
-			n = i;
-			rc = 1;
-			fprintf(stderr, "%s: core %d: %s\n", argv[0], i,
-				strerror(errno));
-			break;
-		}
-		if (midstat_setup(mctx[i]) != 0) {
-			n = i + 1;
-			rc = 1;
-			break;
-		}
-	}
-	if (rc != 0) {
-		/* Stop the cores already running rather than read input. */
-		for (i = 0; i < n; i++)
-			mtcp_destroy_context(mctx[i]);
-		mtcp_destroy();
-		return rc;
-	}
-	for (i = 0; i < n; i++)
-		mtcp_app_join(mctx[i]);
 	/* Every core has finished: their lists are ours to read now. */
 	for (i = 0; i < n; i++)
 		midstat_print_final(i);
 	midstat_print_totals(n);
 	mtcp_destroy();
 	return 0;
-fail:
-	fprintf(stderr, "%s: configuration: %s\n", argv[0], strerror(errno));
-	mtcp_destroy();
-	return 1;
 }
 
 #else /* plugin */

@@ -51,6 +51,8 @@
 #include <moonbox.h>
 #include <mtcp_util.h>
 
+#include "example.h"
+
 #define NAT_MAX_CORES	64
 #define NAT_PORT_LO	1025
 #define NAT_PORT_HI	65534
@@ -359,9 +361,7 @@ main(int argc, char **argv)
 	mctx_t mctx[NAT_MAX_CORES];
 	const char *conf = NULL, *ip = NULL;
 	uint16_t lo = NAT_PORT_LO, hi = NAT_PORT_HI;
-	struct mtcp_conf mc;
-	int opt, cores = 0, i, n, rc = 0;
-	char *end;
+	int opt, cores = 0, n;
 
 	while ((opt = getopt(argc, argv, "i:f:c:p:h")) != -1) {
 		switch (opt) {
@@ -372,13 +372,10 @@ main(int argc, char **argv)
 			conf = optarg;
 			break;
 		case 'c':
-			cores = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || cores < 1 ||
-			    cores > NAT_MAX_CORES) {
-				fprintf(stderr, "%s: -c: 1 to %d cores\n",
-					argv[0], NAT_MAX_CORES);
+			cores = example_cores(argv[0], opt, optarg,
+					      NAT_MAX_CORES);
+			if (cores < 0)
 				return 2;
-			}
 			break;
 		case 'p':
 			if (nat_parse_ports(optarg, &lo, &hi) != 0)
@@ -399,50 +396,16 @@ main(int argc, char **argv)
 	if (nat_parse_ip(ip) != 0)
 		return 2;
 	nat_pool_init(lo, hi);
-	if (mtcp_init(conf) != 0) {
-		fprintf(stderr, "%s: mtcp_init: %s\n", argv[0],
-			strerror(errno));
+	n = example_init(argv[0], conf, cores, NAT_MAX_CORES);
+	if (n < 0)
 		return 1;
-	}
-	if (mtcp_getconf(&mc) != 0)
-		goto fail;
-	if (cores > 0) {
-		mc.num_cores = cores;
-		if (mtcp_setconf(&mc) != 0)
-			goto fail;
-	}
-	n = mc.num_cores < NAT_MAX_CORES ? mc.num_cores : NAT_MAX_CORES;
+	/* The port pools are split among the cores before they start. */
 	nat_ncores = n;
-	for (i = 0; i < n; i++) {
-		mctx[i] = mtcp_create_context(i);
-		if (mctx[i] == NULL) {
-			fprintf(stderr, "%s: core %d: %s\n", argv[0], i,
-				strerror(errno));
-			n = i;
-			rc = 1;
-			break;
-		}
-		if (nat_setup(mctx[i]) != 0) {
-			n = i + 1;
-			rc = 1;
-			break;
-		}
-	}
-	if (rc != 0) {
-		for (i = 0; i < n; i++)
-			mtcp_destroy_context(mctx[i]);
-		mtcp_destroy();
-		return rc;
-	}
-	for (i = 0; i < n; i++)
-		mtcp_app_join(mctx[i]);
+	if (example_run(argv[0], mctx, n, nat_setup) != 0)
+		return 1;
 	nat_print_summary();
 	mtcp_destroy();
 	return 0;
-fail:
-	fprintf(stderr, "%s: configuration: %s\n", argv[0], strerror(errno));
-	mtcp_destroy();
-	return 1;
 }
 
 #else /* plugin */
