@@ -16,7 +16,6 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_mbuf_dyn.h>
 #include <rte_pause.h>
 
 #include "core.h"
@@ -68,21 +67,11 @@ static void
 reassemble(struct dist_buf *bufs, const struct rte_mbuf *m,
 	   const struct parsed *pr, uint64_t *now_ms, struct stats *st)
 {
-	static int ts_off = -2;
-	static uint64_t ts_flag;
 	struct rte_mbuf *d;
 	int w;
 
-	if (ts_off == -2) {
-		int flag = rte_mbuf_dynflag_lookup(
-			RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
-
-		ts_off = rte_mbuf_dynfield_lookup(
-			RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, NULL);
-		ts_flag = flag >= 0 ? 1ULL << flag : 0;
-	}
-	if (ts_off >= 0 && (m->ol_flags & ts_flag)) {
-		uint64_t t = *RTE_MBUF_DYNFIELD(m, ts_off, uint64_t *) / 1000;
+	if (rt_has_ts(m)) {
+		uint64_t t = rt_packet_ms(m);
 
 		if (t > *now_ms)
 			*now_ms = t;

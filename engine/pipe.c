@@ -23,7 +23,6 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 #include <rte_ethdev.h>
-#include <rte_mbuf_dyn.h>
 #include <netinet/in.h>
 
 #include "core.h"
@@ -57,14 +56,8 @@ int
 pipe_init(struct core *c)
 {
 	struct pipe *p = &c->pipe;
-	int flag;
 
 	p->stage = ST_POLL;
-	p->ts_off = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME,
-					     NULL);
-	flag = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME,
-				       NULL);
-	p->ts_flag = flag >= 0 ? 1ULL << flag : 0;
 	switch (g_rt.opts.clock) {
 	case CLOCK_PACKET:
 		p->clock_packet = 1;
@@ -80,20 +73,11 @@ pipe_init(struct core *c)
 	return 0;
 }
 
-/* The capture time of a packet in ms, 0 if it has none. */
-static inline uint64_t
-packet_ms(const struct pipe *p, struct rte_mbuf *m)
-{
-	if (p->ts_off < 0 || !(m->ol_flags & p->ts_flag))
-		return 0;
-	return *RTE_MBUF_DYNFIELD(m, p->ts_off, uint64_t *) / 1000;
-}
-
 static void
 clock_from_packet(struct core *c, struct rte_mbuf *m)
 {
 	struct pipe *p = &c->pipe;
-	uint64_t us = packet_ms(p, m) * 1000;
+	uint64_t us = rt_packet_ms(m) * 1000;
 
 	if (us / 1000 <= p->now_ms)
 		return;
@@ -412,7 +396,7 @@ pipe_run(struct core *c)
 			 * packet passes run before it, not after the burst. */
 			if (p->clock_packet && c->timers.n > 0 && p->now_ms != 0 &&
 			    !p->analysis_next) {
-				uint64_t t = packet_ms(p, p->burst[p->i]);
+				uint64_t t = rt_packet_ms(p->burst[p->i]);
 
 				if (t >= c->timers.h[0].deadline) {
 					p->timer_limit = t;

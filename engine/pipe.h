@@ -103,8 +103,6 @@ struct pipe {
 	uint64_t now_ms;	/* core clock */
 	uint64_t timer_limit;	/* run timers due by this (packet clock) */
 	int clock_packet;	/* packet timestamps drive the clock */
-	int ts_off;		/* mbuf dynfield offset of rx timestamps */
-	uint64_t ts_flag;
 	int input_done;
 };
 

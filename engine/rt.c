@@ -499,6 +499,11 @@ rt_start(int nb_cores)
 			return -1;
 		}
 	}
+	/* The ports have registered the timestamp field, if any. */
+	g_rt.ts_off = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME,
+					       NULL);
+	i = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
+	g_rt.ts_flag = i >= 0 ? 1ULL << i : 0;
 	if (g_rt.use_dist) {
 		for (i = 0; i < nb_cores; i++) {
 			char name[32];

@@ -11,6 +11,8 @@
 #define MB_RT_H
 
 #include <stdint.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
@@ -68,6 +70,8 @@ struct rt {
 	struct stats dist_stats;
 	struct ipfrag *dist_frag;	/* the distributor's reassembly */
 	struct rte_mempool *dist_big;	/* its datagrams' buffers */
+	int ts_off;			/* mbuf field of rx timestamps (ns), */
+	uint64_t ts_flag;		/* and its flag (see rt_has_ts) */
 	struct core *cores[RT_MAX_CORES];
 	volatile int go;	/* workers may read input */
 	volatile int stop;	/* stop requested (signal, destroy) */
@@ -131,5 +135,22 @@ rt_core_of_hash(uint32_t hash, int nb_cores);
  * distributor and the flow table. */
 uint32_t
 rt_sym_hash(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb);
+
+/* Whether a packet carries its capture time (the rx timestamp net_pcap
+ * sets). */
+static inline int
+rt_has_ts(const struct rte_mbuf *m)
+{
+	return g_rt.ts_off >= 0 && (m->ol_flags & g_rt.ts_flag) != 0;
+}
+
+/* The capture time of a packet in ms, 0 if it has none. */
+static inline uint64_t
+rt_packet_ms(const struct rte_mbuf *m)
+{
+	if (!rt_has_ts(m))
+		return 0;
+	return *RTE_MBUF_DYNFIELD(m, g_rt.ts_off, const uint64_t *) / 1000;
+}
 
 #endif /* MB_RT_H */
