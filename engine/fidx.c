@@ -42,29 +42,6 @@ fidx_destroy(struct fidx *x)
 	memset(x, 0, sizeof(*x));
 }
 
-/* The entry of key, or NULL; *passed counts the buckets before it. */
-static struct fidx_ent *
-find(const struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
-     uint32_t *passed)
-{
-	uint32_t i, b = fidx_home(x, hash), n = 0;
-
-	for (;;) {
-		struct fidx_bucket *bk = &x->b[b];
-
-		for (i = 0; i < FIDX_WAYS; i++)
-			if (bk->e[i].ips == ips && bk->e[i].ports == ports &&
-			    bk->e[i].val != 0) {
-				*passed = n;
-				return &bk->e[i];
-			}
-		if (x->ovf[b] == 0 || ++n == x->nb)
-			return NULL;
-		if (++b == x->nb)
-			b = 0;
-	}
-}
-
 int
 fidx_add(struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
 	 uint32_t val)
@@ -72,7 +49,7 @@ fidx_add(struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
 	uint32_t i, b, n, passed;
 	struct fidx_ent *e;
 
-	e = find(x, ips, ports, hash, &passed);
+	e = fidx_find(x, ips, ports, hash, &passed);
 	if (val == FIDX_NONE)
 		return -EINVAL;
 	if (e != NULL) {
@@ -110,7 +87,7 @@ fidx_del(struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash)
 	uint32_t b, passed;
 	struct fidx_ent *e;
 
-	e = find(x, ips, ports, hash, &passed);
+	e = fidx_find(x, ips, ports, hash, &passed);
 	if (e == NULL)
 		return;
 	*e = (struct fidx_ent){ 0, 0, 0 };

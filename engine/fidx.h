@@ -75,24 +75,38 @@ fidx_prefetch(const struct fidx *x, uint32_t hash)
 	__builtin_prefetch(&x->b[fidx_home(x, hash)]);
 }
 
+/* The entry holding a key, or NULL; *passed counts the buckets probed
+ * before its own. */
+static inline struct fidx_ent *
+fidx_find(const struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
+	  uint32_t *passed)
+{
+	uint32_t i, b = fidx_home(x, hash), n = 0;
+
+	for (;;) {
+		struct fidx_bucket *bk = &x->b[b];
+
+		for (i = 0; i < FIDX_WAYS; i++)
+			if (bk->e[i].ips == ips && bk->e[i].ports == ports &&
+			    bk->e[i].val != 0) {
+				*passed = n;
+				return &bk->e[i];
+			}
+		if (x->ovf[b] == 0 || ++n == x->nb)
+			return NULL;
+		if (++b == x->nb)
+			b = 0;
+	}
+}
+
 static inline uint32_t
 fidx_lookup(const struct fidx *x, uint64_t ips, uint32_t ports,
 	    uint32_t hash)
 {
-	uint32_t i, b = fidx_home(x, hash);
+	uint32_t passed;
+	const struct fidx_ent *e = fidx_find(x, ips, ports, hash, &passed);
 
-	for (;;) {
-		const struct fidx_bucket *bk = &x->b[b];
-
-		for (i = 0; i < FIDX_WAYS; i++)
-			if (bk->e[i].ips == ips && bk->e[i].ports == ports &&
-			    bk->e[i].val != 0)
-				return bk->e[i].val - 1;
-		if (x->ovf[b] == 0)
-			return FIDX_NONE;
-		if (++b == x->nb)
-			b = 0;
-	}
+	return e != NULL ? e->val - 1 : FIDX_NONE;
 }
 
 #endif /* MB_FIDX_H */
