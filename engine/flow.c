@@ -12,7 +12,6 @@
  * of the direction whose bytes that side receives.
  */
 #include <rte_byteorder.h>
-#include <rte_hash_crc.h>
 
 #include "bpf.h"
 #include "core.h"
@@ -98,15 +97,12 @@ flow_update_want(struct core *c, struct flow *f)
 }
 
 static void
-add_flow_jobs(struct core *c, const struct flow *f, int forward, int hook,
-	      int side, uint32_t raised)
+queue_flow_jobs(struct core *c, const struct flow *f, int forward, int hook,
+		int side, uint32_t raised)
 {
 	uint32_t socks[SOCK_MAX_PASSIVE];
 	int i, n;
 
-	/* Most packets raise nothing any socket of the flow listens to. */
-	if (!(f->want[hook] & raised))
-		return;
 	if (f->nsocks == 1) {
 		disp_add(c, f->sock_head, hook, side, raised);
 		return;
@@ -116,7 +112,23 @@ add_flow_jobs(struct core *c, const struct flow *f, int forward, int hook,
 		disp_add(c, socks[i], hook, side, raised);
 }
 
+static inline void
+add_flow_jobs(struct core *c, const struct flow *f, int forward, int hook,
+	      int side, uint32_t raised)
+{
+	/* Most packets raise nothing any socket of the flow listens to. */
+	if (f->want[hook] & raised)
+		queue_flow_jobs(c, f, forward, hook, side, raised);
+}
+
 /* -- Finding the flow ---------------------------------------------------- */
+
+/* rt_sym_hash of the key's 4-tuple, which is in order already. */
+static inline uint32_t
+key_hash(const struct fkey *k)
+{
+	return rt_sym_hash_ordered(k->lo_ip, k->hi_ip, k->lo_port, k->hi_port);
+}
 
 static void
 tuple(const struct pipe_pkt *k, uint32_t *sa, uint32_t *da, uint16_t *sp,
@@ -217,8 +229,8 @@ flow_begin(struct core *c)
 	flow_read_seg(k);
 	k->orig_seq = k->g.seq;
 	tuple(k, &sa, &da, &sp, &dp);
-	k->hash = rt_sym_hash(sa, da, sp, dp);
 	key = flow_key(sa, da, sp, dp);
+	k->hash = key_hash(&key);
 	k->first_syn = 0;
 	idx = flowtbl_lookup(&c->ft, &key, k->hash);
 	if (idx != FLOW_NONE) {
@@ -310,11 +322,6 @@ flow_snd(struct core *c)
 	int rex = 0;
 
 	k->where = W_SND;
-	/* The payload's offset in the receiver's stream, for getlastpkt at
-	 * the sender hook (recomputed after it, the headers may change). */
-	k->off = (f->flags & FL_SVR) && (f->h[k->rcv].flags & HF_IRS) ?
-		 fsm_seq_to_off(&f->h[k->rcv], k->g.seq) +
-		 ((k->g.flags & TH_SYN) ? 1 : 0) : 0;
 	f->last_ms = c->pipe.now_ms;
 	f->in_port[k->snd] = k->in_port;
 	memcpy(f->mac[k->snd], k->data, 12);
@@ -332,6 +339,13 @@ flow_snd(struct core *c)
 		c->st.syn_rexmit++;
 	add_flow_jobs(c, f, k->snd == MOS_SIDE_CLI, HK_SND, k->snd,
 		      MOS_ON_PKT_IN | ev);
+	/* The payload's offset in the receiver's stream, for getlastpkt in
+	 * the callbacks at the sender hook, if any (recomputed after them,
+	 * the headers may change). */
+	if (c->disp.nj != 0 && (f->flags & FL_SVR) &&
+	    (f->h[k->rcv].flags & HF_IRS))
+		k->off = fsm_seq_to_off(&f->h[k->rcv], k->g.seq) +
+			 ((k->g.flags & TH_SYN) ? 1 : 0);
 }
 
 /* Rewrite the sequence and acknowledgement numbers of a packet of a flow
@@ -356,8 +370,7 @@ create_server_half(struct core *c, struct flow *f, struct pipe_pkt *k)
 					  f->port[1]);
 
 		if (memcmp(&k1, &k2, sizeof(k1)) != 0 &&
-		    flowtbl_add_key(&c->ft, &k2, rt_sym_hash(sa, da, sp, dp),
-				    k->fidx) == 0) {
+		    flowtbl_add_key(&c->ft, &k2, key_hash(&k2), k->fidx) == 0) {
 			f->flags |= FL_KEY2;
 			f->ip2[0] = sa;
 			f->ip2[1] = da;
@@ -579,6 +592,10 @@ flow_end_of_packet(struct core *c)
 
 	if (f->flags & FL_DESTROY)
 		return 1;
+	/* The common case, decided without the loops below. */
+	if (f->mgmt != 0 && f->h[0].state == TCP_ESTABLISHED &&
+	    f->h[1].state == TCP_ESTABLISHED)
+		return 0;
 	for (side = 0; side < 2; side++) {
 		const struct half *h = &f->h[side];
 
@@ -646,13 +663,10 @@ flow_free(struct core *c, uint32_t fidx)
 	uint32_t s, next;
 	int side;
 
-	flowtbl_del_key(&c->ft, &k, rt_sym_hash(f->ip[0], f->ip[1],
-						f->port[0], f->port[1]));
+	flowtbl_del_key(&c->ft, &k, key_hash(&k));
 	if (f->flags & FL_KEY2) {
 		k = flow_key(f->ip2[0], f->ip2[1], f->port2[0], f->port2[1]);
-		flowtbl_del_key(&c->ft, &k, rt_sym_hash(f->ip2[0], f->ip2[1],
-							f->port2[0],
-							f->port2[1]));
+		flowtbl_del_key(&c->ft, &k, key_hash(&k));
 	}
 	for (side = 0; side < 2; side++) {
 		if (f->rb[side] != NULL)

@@ -20,7 +20,6 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
@@ -665,20 +664,10 @@ rt_cleanup(void)
 uint32_t
 rt_sym_hash(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb)
 {
-	uint32_t lo_ip, hi_ip, ports;
-
 	/* Order the endpoints so both directions hash alike. */
-	if (a < b || (a == b && pa <= pb)) {
-		lo_ip = a;
-		hi_ip = b;
-		ports = (uint32_t)pa << 16 | pb;
-	} else {
-		lo_ip = b;
-		hi_ip = a;
-		ports = (uint32_t)pb << 16 | pa;
-	}
-	return rte_hash_crc_4byte(ports,
-		rte_hash_crc_4byte(hi_ip, rte_hash_crc_4byte(lo_ip, 0)));
+	if (a < b || (a == b && pa <= pb))
+		return rt_sym_hash_ordered(a, b, pa, pb);
+	return rt_sym_hash_ordered(b, a, pb, pa);
 }
 
 int

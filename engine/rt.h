@@ -11,6 +11,7 @@
 #define MB_RT_H
 
 #include <stdint.h>
+#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
@@ -135,6 +136,17 @@ rt_core_of_hash(uint32_t hash, int nb_cores);
  * distributor and the flow table. */
 uint32_t
 rt_sym_hash(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb);
+
+/* The same hash of endpoints already put in order (the lower address, or
+ * port on equal addresses, first: a flow key), so that a packet orders
+ * its 4-tuple once. */
+static inline uint32_t
+rt_sym_hash_ordered(uint32_t lo_ip, uint32_t hi_ip, uint16_t lo_port,
+		    uint16_t hi_port)
+{
+	return rte_hash_crc_4byte((uint32_t)lo_port << 16 | hi_port,
+		rte_hash_crc_4byte(hi_ip, rte_hash_crc_4byte(lo_ip, 0)));
+}
 
 /* Whether a packet carries its capture time (the rx timestamp net_pcap
  * sets). */
