@@ -181,6 +181,11 @@ int flow_socks(struct core *c, const struct flow *f, int forward,
 int flow_begin(struct core *c);
 void flow_raw_jobs(struct core *c);
 void flow_orphan_jobs(struct core *c);
+/* The whole of the steps below for the common packet: an in-order ACK
+ * segment of an established flow that raises nothing any socket listens
+ * to, and no error; 1 if it was that (the packet is then done with), 0,
+ * changing nothing, if the steps must run one by one. */
+int flow_fast(struct core *c);
 void flow_snd(struct core *c);
 void flow_after_snd(struct core *c);
 void flow_rcv_check(struct core *c);

@@ -432,6 +432,10 @@ classify_packet:
 				destroy_then(c, k->fidx, MOS_SIDE_SVR, 0, ST_TCP);
 				continue;
 			default:
+				if (flow_fast(c)) {
+					p->stage = ST_VERDICT;
+					goto verdict;
+				}
 				flow_snd(c);
 				dispatch_then(c, ST_AFTER_SND);
 				break;

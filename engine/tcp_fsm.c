@@ -64,6 +64,25 @@ note_wscale(struct half *s, const struct seg *g)
 
 static int rst_acceptable(const struct half *r, const struct seg *g);
 
+/* What a segment the peer takes tells of its sender: the window it
+ * advertises, and the highest sequence number it sent. */
+static inline void
+advance_sender(struct half *s, const struct half *peer, const struct seg *g)
+{
+	uint32_t end = g->seq + g->len +
+		       ((g->flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+
+	note_window(s, peer, g);
+	if (!(s->flags & HF_ISS)) {
+		/* Capture started without this side's SYN/ACK. */
+		s->iss = g->seq - 1;
+		s->snd_nxt = end;
+		s->flags |= HF_ISS;
+	} else if (seq_lt(s->snd_nxt, end)) {
+		s->snd_nxt = end;
+	}
+}
+
 /* Past the handshake: what both endpoints agreed on is settled. */
 static inline int
 synchronized(const struct half *h)
@@ -106,7 +125,7 @@ uint32_t
 fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 	 int *syn_rexmit)
 {
-	uint32_t ev = 0, end;
+	uint32_t ev = 0;
 
 	*syn_rexmit = 0;
 	if (g->flags & TH_RST)
@@ -170,17 +189,7 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 			s->rcv_off = 0;
 		}
 	}
-	note_window(s, peer, g);
-
-	end = g->seq + g->len + ((g->flags & (TH_SYN | TH_FIN)) ? 1 : 0);
-	if (!(s->flags & HF_ISS)) {
-		/* Capture started without this side's SYN/ACK. */
-		s->iss = g->seq - 1;
-		s->snd_nxt = end;
-		s->flags |= HF_ISS;
-	} else if (seq_lt(s->snd_nxt, end)) {
-		s->snd_nxt = end;
-	}
+	advance_sender(s, peer, g);
 
 	if ((g->flags & TH_FIN) && !(s->flags & HF_FIN_SENT)) {
 		s->fss = g->seq + g->len;
@@ -204,6 +213,23 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 		}
 	}
 	return ev;
+}
+
+int
+fsm_established_ack(struct half *s, struct half *r, const struct seg *g)
+{
+	if (s->state != TCP_ESTABLISHED || r->state != TCP_ESTABLISHED ||
+	    (g->flags & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK ||
+	    !(r->flags & HF_IRS) ||
+	    (r->flags & (HF_FIN_PEND | HF_FIN_RCVD)) || !in_peer_window(r, g))
+		return 0;
+	/* fsm_send's path for such a segment, then fsm_recv_ctl's (whose
+	 * ESTABLISHED receiver only notes the ACK); fsm_recv_fin has no
+	 * FIN to take, now or pending. */
+	advance_sender(s, r, g);
+	if (seq_lt(r->snd_una, g->ack))
+		r->snd_una = g->ack;
+	return 1;
 }
 
 /* An RST is believed only inside the receiver's window: a blind RST with

@@ -137,6 +137,17 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 uint32_t
 fsm_recv_fin(struct half *r, const struct half *peer, const struct seg *g);
 
+/*
+ * The common segment in one step: both endpoints ESTABLISHED, ACK without
+ * SYN, FIN or RST, inside the receiver's window, the receiver waiting for
+ * no FIN. Updates both halves as fsm_send, fsm_recv_ctl and fsm_recv_fin
+ * would (none of which raises an event for it; the receiver takes its
+ * payload) and returns 1; for any other segment returns 0 and changes
+ * nothing.
+ */
+int
+fsm_established_ack(struct half *s, struct half *r, const struct seg *g);
+
 /* Whether a receiver takes the FIN of segment g: only with ACK and
  * without SYN or RST (fsm_recv_fin; the flow engine's unbuffered sides). */
 static inline int

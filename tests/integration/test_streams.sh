@@ -6,10 +6,25 @@
 # tcpflow reconstructs from the same capture, byte for byte, on one and on
 # two worker cores. With a small window the read-before-overwrite protocol
 # (MOS_ON_ERROR) must still lose nothing; with a window smaller than the
-# reordering span, losses must be counted, never silent.
+# reordering span, losses must be counted, never silent. The engine's
+# one-step handling of plain segments (tcp_fast_path) must give the same
+# streams, TCP state changes and counters as the step-by-step path.
 . "$(dirname "$0")/lib.sh"
 
 PLUGIN="$MB_PLUGINS/streams.so"
+
+same_counters() {	# same_counters A.json B.json IGNORED_KEY...
+	"$PY" -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+skip = set(sys.argv[3:]) | {"cores"}
+diff = [k for k in sorted(set(a) | set(b))
+        if k not in skip and a.get(k) != b.get(k)]
+if diff:
+    sys.exit("counters differ: " + ", ".join(
+        "%s %s/%s" % (k, a.get(k), b.get(k)) for k in diff))
+' "$1" "$2" "${@:3}" || fail "counters of $1 and $2"
+}
 
 compare() {	# compare DIR_ORACLE DIR_MOONBOX what
 	local d
@@ -51,6 +66,32 @@ for seed in 31 32 33; do
 	[ "$(json_get "$out.json" reasm_overrun)" -gt 0 ] ||
 		fail "a 3000-byte window should have been overrun"
 	grep -q "^missed 0$" "$out/summary.0" || fail "bytes missed with rmem 3000"
+	for win in default 3000; do
+		step "seed $seed, window $win: one-step segments change nothing"
+		args=(--plugin-arg states)
+		[ $win = default ] || args+=(--plugin-arg rmem=$win \
+					     --plugin-arg noerror)
+		for mode in fast steps; do
+			out="$TMP/d$seed-$win-$mode"
+			mkdir -p "$out"
+			more=()
+			[ $mode = fast ] || more=(--plugin-arg pktin)
+			run_moonbox -r "$cap" --plugin "$PLUGIN" \
+				--plugin-arg "dir=$out" "${args[@]}" "${more[@]}" \
+				--stats "$out.json"
+		done
+		d="$TMP/d$seed-$win"
+		diff -r "$d-fast" "$d-steps" >/dev/null ||
+			fail "window $win: output differs with a packet callback"
+		[ "$(grep -c change "$d-fast/states.0")" -gt 100 ] ||
+			fail "window $win: too few state changes logged"
+		same_counters "$d-fast.json" "$d-steps.json" \
+			run_seconds callbacks_run tcp_fast_path
+		[ "$(json_get "$d-fast.json" tcp_fast_path)" -gt 1000 ] ||
+			fail "window $win: the one-step path was not taken"
+		assert_eq "$(json_get "$d-steps.json" tcp_fast_path)" 0 \
+			"window $win: one-step path with a packet callback"
+	done
 	step "seed $seed, 2048-byte window: losses are counted"
 	out="$TMP/tiny$seed"
 	mkdir -p "$out"
