@@ -332,14 +332,10 @@ local function on_exit()
     io.stdout:flush()
 end
 
-local function check(r, what)
-    if r ~= 0 then
-        error(string.format("http_log: %s failed (errno %d)", what, ffi.errno()), 0)
-    end
-end
+local check = mos.check
 
-local sock = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0)
-if sock < 0 then check(-1, "mos.socket") end
+local sock = check(mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0),
+                   "mos.socket")
 check(mos.register_callback(mctx, sock, mos.MOS_ON_CONN_NEW_DATA, mos.MOS_NULL,
                             on_data), "CONN_NEW_DATA")
 check(mos.register_callback(mctx, sock, mos.MOS_ON_ERROR, mos.MOS_NULL, on_data),

@@ -263,14 +263,10 @@ end
 
 -- -- Set-up -------------------------------------------------------------
 
-local function check(r, what)
-    if r ~= 0 then
-        error(string.format("midstat: %s failed (errno %d)", what, ffi.errno()), 0)
-    end
-end
+local check = mos.check
 
-local sock = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0)
-if sock < 0 then check(-1, "mos.socket") end
+local sock = check(mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0),
+                   "mos.socket")
 int1[0] = 0
 check(mos.setsockopt(mctx, sock, mos.SOL_MONSOCKET, mos.MOS_CLIBUF, int1, 4),
       "MOS_CLIBUF")

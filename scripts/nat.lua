@@ -217,14 +217,10 @@ end
 
 -- -- Set-up ------------------------------------------------------------------
 
-local function check(r, what)
-    if r ~= 0 then
-        error(string.format("nat: %s failed (errno %d)", what, ffi.errno()), 0)
-    end
-end
+local check = mos.check
 
-local sock = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0)
-if sock < 0 then check(-1, "mos.socket") end
+local sock = check(mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0),
+                   "mos.socket")
 local zero = ffi.new("int[1]", 0)
 check(mos.setsockopt(mctx, sock, mos.SOL_MONSOCKET, mos.MOS_CLIBUF, zero, 4), "MOS_CLIBUF")
 check(mos.setsockopt(mctx, sock, mos.SOL_MONSOCKET, mos.MOS_SVRBUF, zero, 4), "MOS_SVRBUF")

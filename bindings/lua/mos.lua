@@ -257,6 +257,16 @@ function M.pkt(mctx, sock, side)
     return pktinfo
 end
 
+-- r, unless it is negative (an API call failed, errno set): then an error
+-- naming the call, at the caller's line. For a script's set-up, where a
+-- failed call must stop the script.
+function M.check(r, what)
+    if r < 0 then
+        error(string.format("%s failed (errno %d)", what, ffi.errno()), 2)
+    end
+    return r
+end
+
 local at_exit = {}
 
 -- Run fn(mctx) on this core once it has finished (end of input or stop).
