@@ -300,29 +300,29 @@ local function on_data(m, sock)
     drain(m, sock, fl, SIDE_CLI)
 end
 
--- Raised once per side; the first call finishes the flow.
-local function on_end(m, sock)
-    local fl = flows[sock]
-    if fl == nil then return end
-    drain(m, sock, fl, SIDE_SVR)
-    drain(m, sock, fl, SIDE_CLI)
+-- The requests of a flow that got no response.
+local function log_unanswered(fl)
     while true do
         local r = pop_request(fl)
         if r == nil then break end
         nunanswered = nunanswered + 1
         log(fl.addr .. r .. " -> -\n")
     end
+end
+
+-- Raised once per side; the first call finishes the flow.
+local function on_end(m, sock)
+    local fl = flows[sock]
+    if fl == nil then return end
+    drain(m, sock, fl, SIDE_SVR)
+    drain(m, sock, fl, SIDE_CLI)
+    log_unanswered(fl)
     flows[sock] = nil
 end
 
 local function on_exit()
     for sock, fl in pairs(flows) do
-        while true do
-            local r = pop_request(fl)
-            if r == nil then break end
-            nunanswered = nunanswered + 1
-            log(fl.addr .. r .. " -> -\n")
-        end
+        log_unanswered(fl)
         flows[sock] = nil
     end
     flush_log()
