@@ -64,6 +64,15 @@ class Cap:
         self.frames.append(pkt)
         return len(self.frames) - 1
 
+    def interleave(self, plans, rnd):
+        """Add the packets of several lists, each in its order, the lists
+        mixed at random (plans are emptied)."""
+        active = [p for p in plans if p]
+        while active:
+            p = rnd.choice(active)
+            self.add(p.pop(0))
+            active = [p for p in active if p]
+
     def write(self, path):
         wrpcap(path, self.frames)
 
@@ -357,11 +366,7 @@ def gen_rewrite(a):
             plan.append(c.ack(0))
             plan.append(c.ack(1))
         plans.append(plan)
-    active = [p for p in plans if p]
-    while active:
-        p = rnd.choice(active)
-        cap.add(p.pop(0))
-        active = [p for p in active if p]
+    cap.interleave(plans, rnd)
     cap.write(a.out)
 
 
@@ -501,11 +506,7 @@ def gen_http(a):
                   c.send(0, b"", FIN | ACK), c.send(1, b"", FIN | ACK),
                   c.ack(0)])
     lines.append("10.1.3.2:51001 -> 10.2.3.1:80 GET /ws HTTP/1.1 -> 101")
-    active = [p for p in plans if p]
-    while active:
-        p = rnd.choice(active)
-        cap.add(p.pop(0))
-        active = [p for p in active if p]
+    cap.interleave(plans, rnd)
     cap.write(a.out)
     open(a.expect, "w").write("".join(sorted(ln + "\n" for ln in lines)))
 
