@@ -556,6 +556,22 @@ place_payload(struct core *c, struct flow *f, struct pipe_pkt *k)
 		queue_new_data(c, k->fidx, f, k->rcv);
 }
 
+/* Without a buffer there are no holes to wait for: the FIN is taken as
+ * it comes (as mOS does). */
+static inline void
+take_fin_unbuffered(const struct flow *f, const struct pipe_pkt *k,
+		    struct half *r)
+{
+	int64_t fin;
+
+	if (!fsm_fin_acceptable(&k->g) || (f->buf & (1u << k->rcv)) ||
+	    !(r->flags & HF_IRS))
+		return;
+	fin = fsm_seq_to_off(r, k->g.seq) + (int64_t)k->g.len;
+	if (fin > (int64_t)r->rcv_off && fin < (int64_t)window_limit(r))
+		r->rcv_off = (uint64_t)fin;
+}
+
 void
 flow_rcv(struct core *c)
 {
@@ -575,34 +591,31 @@ flow_rcv(struct core *c)
 		c->st.rexmit_ctrl++;
 	if (accept && k->g.len > 0 && (r->flags & HF_IRS))
 		place_payload(c, f, k);
-	if (fsm_fin_acceptable(&k->g) && !(f->buf & (1u << k->rcv)) &&
-	    (r->flags & HF_IRS)) {
-		/* Without a buffer there are no holes to wait for: the FIN
-		 * is taken as it comes (as mOS does). */
-		int64_t fin = fsm_seq_to_off(r, k->g.seq) + (int64_t)k->g.len;
-
-		if (fin > (int64_t)r->rcv_off && fin < (int64_t)window_limit(r))
-			r->rcv_off = (uint64_t)fin;
-	}
+	take_fin_unbuffered(f, k, r);
 	ev |= fsm_recv_fin(r, s, &k->g);
 	add_flow_jobs(c, f, k->rcv == MOS_SIDE_SVR, HK_RCV, k->rcv,
 		      MOS_ON_PKT_IN | ev);
 }
+
+/* What the sender and receiver steps can raise at their hooks for a
+ * segment without SYN or RST. */
+#define QUIET_EVENTS	(MOS_ON_PKT_IN | MOS_ON_TCP_STATE_CHANGE | MOS_ON_REXMIT)
 
 int
 flow_fast(struct core *c)
 {
 	struct pipe_pkt *k = &c->pipe.cur;
 	struct flow *f = &c->ft.f[k->fidx];
-	struct half *r = &f->h[k->rcv];
+	struct half *s = &f->h[k->snd], *r = &f->h[k->rcv];
 	const struct rb *b = f->rb[k->rcv];
 	int64_t off = 0;
+	int accept, rex;
 
 	if ((f->flags & (FL_SVR | FL_ADJ | FL_DESTROY)) != FL_SVR ||
 	    f->mgmt != SIDES || k->modified ||
 	    ((f->want[HK_SND] | f->want[HK_RCV]) & MOS_ON_PKT_IN))
 		return 0;
-	if (k->g.len > 0) {
+	if (k->g.len > 0 && (r->flags & HF_IRS)) {
 		/* In order, overlapping nothing (no MOS_ON_REXMIT), and
 		 * where flow_rcv_check lets it through without a word. */
 		off = fsm_seq_to_off(r, k->g.seq);
@@ -622,20 +635,43 @@ flow_fast(struct core *c)
 			return 0;
 		}
 	}
-	if (!fsm_established_ack(&f->h[k->snd], r, &k->g))
-		return 0;
 	/* What flow_snd, flow_after_snd, flow_rcv_check and flow_rcv leave
 	 * for such a packet, none of them queueing a callback. */
+	if (fsm_established_ack(s, r, &k->g)) {
+		note_sender(c, f, k);
+		k->data_rexmit = 0;
+		k->no_store = 0;
+		k->off = off;
+		k->orig_len = k->g.len;
+		k->rcv_nxt_before = fsm_rcv_nxt(r);
+		if (k->g.len > 0)
+			place_payload(c, f, k);
+		k->where = W_RCV_DONE;
+		c->st.tcp_fast_path++;
+		return 1;
+	}
+	/* Any other segment without SYN or RST (the handshake's last ACK,
+	 * FINs, the ACKs of closing endpoints) takes the steps' own
+	 * functions back to back when no socket of the flow listens for
+	 * what they could raise at the sender and receiver hooks. */
+	if (((f->want[HK_SND] | f->want[HK_RCV]) & QUIET_EVENTS) ||
+	    (k->g.flags & (TH_SYN | TH_RST | TH_ACK)) != TH_ACK)
+		return 0;
 	note_sender(c, f, k);
+	fsm_send(s, r, &k->g, &rex);
 	k->data_rexmit = 0;
 	k->no_store = 0;
 	k->off = off;
 	k->orig_len = k->g.len;
 	k->rcv_nxt_before = fsm_rcv_nxt(r);
-	if (k->g.len > 0)
+	if (fsm_recv_ctl(r, s, &k->g, &accept) & MOS_ON_REXMIT)
+		c->st.rexmit_ctrl++;
+	if (accept && k->g.len > 0 && (r->flags & HF_IRS))
 		place_payload(c, f, k);
+	take_fin_unbuffered(f, k, r);
+	fsm_recv_fin(r, s, &k->g);
 	k->where = W_RCV_DONE;
-	c->st.tcp_fast_path++;
+	c->st.tcp_quiet_path++;
 	return 1;
 }
 
@@ -698,6 +734,10 @@ flow_destroy_jobs(struct core *c, uint32_t fidx, int first, int timeout)
 				      MOS_ON_CONN_NEW_DATA);
 		}
 	}
+	/* Most flows end with no socket listening for their end. */
+	if (!((f->want[HK_RCV] | f->want[HK_SND]) &
+	      (MOS_ON_CONN_END | MOS_ON_TCP_STATE_CHANGE)))
+		return;
 	for (i = 0; i < 2; i++) {
 		uint32_t socks[SOCK_MAX_PASSIVE];
 		int n, j;

@@ -28,7 +28,7 @@
 #define STATS_OTHERS(X) \
 	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) \
 	X(malformed) X(non_ip) X(non_tcp) X(ip_fragments) X(tcp_packets) \
-	X(tcp_fast_path) \
+	X(tcp_fast_path) X(tcp_quiet_path) \
 	X(unanalysed) \
 	X(ipfrag_reassembled) X(ipfrag_failed) \
 	X(flows_created) X(flows_destroyed) X(flows_rejected_full) \

@@ -7,8 +7,10 @@
 # two worker cores. With a small window the read-before-overwrite protocol
 # (MOS_ON_ERROR) must still lose nothing; with a window smaller than the
 # reordering span, losses must be counted, never silent. The engine's
-# one-step handling of plain segments (tcp_fast_path) must give the same
-# streams, TCP state changes and counters as the step-by-step path.
+# one-step handling of plain segments (tcp_fast_path) and of the other
+# segments without SYN or RST when nobody listens at the packet hooks
+# (tcp_quiet_path) must give the same streams, TCP state changes, final
+# states and counters as the step-by-step path.
 . "$(dirname "$0")/lib.sh"
 
 PLUGIN="$MB_PLUGINS/streams.so"
@@ -67,30 +69,47 @@ for seed in 31 32 33; do
 		fail "a 3000-byte window should have been overrun"
 	grep -q "^missed 0$" "$out/summary.0" || fail "bytes missed with rmem 3000"
 	for win in default 3000; do
+		# fast: the one-step ACK path alone (state-change callbacks
+		# keep the others away); quiet: every segment without SYN or
+		# RST in one step (only flow ends watched); steps-*: the same
+		# with a packet callback, which sends every packet through
+		# the steps.
 		step "seed $seed, window $win: one-step segments change nothing"
-		args=(--plugin-arg states)
-		[ $win = default ] || args+=(--plugin-arg rmem=$win \
-					     --plugin-arg noerror)
-		for mode in fast steps; do
+		more=()
+		[ $win = default ] || more=(--plugin-arg rmem=$win \
+					    --plugin-arg noerror)
+		for mode in fast steps-fast quiet steps-quiet; do
 			out="$TMP/d$seed-$win-$mode"
 			mkdir -p "$out"
-			more=()
-			[ $mode = fast ] || more=(--plugin-arg pktin)
+			args=(--plugin-arg states)
+			case $mode in *quiet) args=(--plugin-arg ends);; esac
+			case $mode in steps-*) args+=(--plugin-arg pktin);; esac
 			run_moonbox -r "$cap" --plugin "$PLUGIN" \
 				--plugin-arg "dir=$out" "${args[@]}" "${more[@]}" \
 				--stats "$out.json"
 		done
 		d="$TMP/d$seed-$win"
-		diff -r "$d-fast" "$d-steps" >/dev/null ||
-			fail "window $win: output differs with a packet callback"
+		for mode in fast quiet; do
+			diff -r "$d-$mode" "$d-steps-$mode" >/dev/null ||
+				fail "window $win: $mode output differs with a packet callback"
+			same_counters "$d-$mode.json" "$d-steps-$mode.json" \
+				run_seconds callbacks_run tcp_fast_path \
+				tcp_quiet_path
+			assert_eq "$(json_get "$d-steps-$mode.json" tcp_fast_path)" 0 \
+				"window $win: one-step path with a packet callback"
+			assert_eq "$(json_get "$d-steps-$mode.json" tcp_quiet_path)" 0 \
+				"window $win: quiet path with a packet callback"
+		done
 		[ "$(grep -c change "$d-fast/states.0")" -gt 100 ] ||
 			fail "window $win: too few state changes logged"
-		same_counters "$d-fast.json" "$d-steps.json" \
-			run_seconds callbacks_run tcp_fast_path
+		[ "$(grep -c end "$d-quiet/states.0")" -gt 100 ] ||
+			fail "window $win: too few flow ends logged"
 		[ "$(json_get "$d-fast.json" tcp_fast_path)" -gt 1000 ] ||
 			fail "window $win: the one-step path was not taken"
-		assert_eq "$(json_get "$d-steps.json" tcp_fast_path)" 0 \
-			"window $win: one-step path with a packet callback"
+		assert_eq "$(json_get "$d-fast.json" tcp_quiet_path)" 0 \
+			"window $win: quiet path with state-change callbacks"
+		[ "$(json_get "$d-quiet.json" tcp_quiet_path)" -gt 300 ] ||
+			fail "window $win: the quiet path was not taken"
 	done
 	step "seed $seed, 2048-byte window: losses are counted"
 	out="$TMP/tiny$seed"

@@ -7,6 +7,7 @@
  * Plugin arguments: dir=DIR [rmem=N] (reassembly window of the listener)
  * [noerror] (no MOS_ON_ERROR callback) [states] (log every TCP state
  * change and flow end, with both sides' states, to DIR/states.<core>)
+ * [ends] (log only the flow ends, with both sides' final states)
  * [pktin] (a callback that does nothing on every packet at both hooks:
  * the engine then takes no shortcut, and the output must not change).
  */
@@ -115,6 +116,8 @@ moonbox_plugin_init(mctx_t mctx, int argc, char **argv)
 			rmem = atoi(argv[i] + 5);
 		else if (strcmp(argv[i], "states") == 0)
 			log_states = 1;
+		else if (strcmp(argv[i], "ends") == 0)
+			log_states = 2;
 		else if (strcmp(argv[i], "pktin") == 0)
 			pktin = 1;
 		else if (strcmp(argv[i], "noerror") == 0)
@@ -140,10 +143,13 @@ moonbox_plugin_init(mctx_t mctx, int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/states.%d", dir, mctx->cpu);
 		states[mctx->cpu] = fopen(path, "w");
 		if (states[mctx->cpu] == NULL ||
-		    mtcp_register_callback(mctx, sock, MOS_ON_TCP_STATE_CHANGE,
-					   MOS_HK_SND, on_state) != 0 ||
-		    mtcp_register_callback(mctx, sock, MOS_ON_TCP_STATE_CHANGE,
-					   MOS_HK_RCV, on_state) != 0 ||
+		    (log_states == 1 &&
+		     (mtcp_register_callback(mctx, sock,
+					     MOS_ON_TCP_STATE_CHANGE,
+					     MOS_HK_SND, on_state) != 0 ||
+		      mtcp_register_callback(mctx, sock,
+					     MOS_ON_TCP_STATE_CHANGE,
+					     MOS_HK_RCV, on_state) != 0)) ||
 		    mtcp_register_callback(mctx, sock, MOS_ON_CONN_END,
 					   MOS_HK_RCV, on_state) != 0)
 			return 5;
