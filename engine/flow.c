@@ -330,7 +330,10 @@ note_sender(struct core *c, struct flow *f, const struct pipe_pkt *k)
 	}
 }
 
-void
+/* flow_snd and flow_rcv stay out of line: inlined into pipe_run (their
+ * only caller) they crowd out the helpers every packet needs (callgrind,
+ * bulk capture: 16 instructions a packet more). */
+__rte_noinline void
 flow_snd(struct core *c)
 {
 	struct pipe_pkt *k = &c->pipe.cur;
@@ -572,7 +575,7 @@ take_fin_unbuffered(const struct flow *f, const struct pipe_pkt *k,
 		r->rcv_off = (uint64_t)fin;
 }
 
-void
+__rte_noinline void
 flow_rcv(struct core *c)
 {
 	struct pipe_pkt *k = &c->pipe.cur;
@@ -601,6 +604,32 @@ flow_rcv(struct core *c)
  * segment without SYN or RST. */
 #define QUIET_EVENTS	(MOS_ON_PKT_IN | MOS_ON_TCP_STATE_CHANGE | MOS_ON_REXMIT)
 
+/* Kept out of line so that flow_fast, called for every segment, stays
+ * small enough to inline into the pipeline (callgrind, bulk capture: 35
+ * instructions a packet more when this was part of it). */
+static __rte_noinline void
+flow_quiet(struct core *c, struct flow *f, struct pipe_pkt *k, int64_t off)
+{
+	struct half *s = &f->h[k->snd], *r = &f->h[k->rcv];
+	int accept, rex;
+
+	note_sender(c, f, k);
+	fsm_send(s, r, &k->g, &rex);
+	k->data_rexmit = 0;
+	k->no_store = 0;
+	k->off = off;
+	k->orig_len = k->g.len;
+	k->rcv_nxt_before = fsm_rcv_nxt(r);
+	if (fsm_recv_ctl(r, s, &k->g, &accept) & MOS_ON_REXMIT)
+		c->st.rexmit_ctrl++;
+	if (accept && k->g.len > 0 && (r->flags & HF_IRS))
+		place_payload(c, f, k);
+	take_fin_unbuffered(f, k, r);
+	fsm_recv_fin(r, s, &k->g);
+	k->where = W_RCV_DONE;
+	c->st.tcp_quiet_path++;
+}
+
 int
 flow_fast(struct core *c)
 {
@@ -609,7 +638,6 @@ flow_fast(struct core *c)
 	struct half *s = &f->h[k->snd], *r = &f->h[k->rcv];
 	const struct rb *b = f->rb[k->rcv];
 	int64_t off = 0;
-	int accept, rex;
 
 	if ((f->flags & (FL_SVR | FL_ADJ | FL_DESTROY)) != FL_SVR ||
 	    f->mgmt != SIDES || k->modified ||
@@ -657,21 +685,7 @@ flow_fast(struct core *c)
 	if (((f->want[HK_SND] | f->want[HK_RCV]) & QUIET_EVENTS) ||
 	    (k->g.flags & (TH_SYN | TH_RST | TH_ACK)) != TH_ACK)
 		return 0;
-	note_sender(c, f, k);
-	fsm_send(s, r, &k->g, &rex);
-	k->data_rexmit = 0;
-	k->no_store = 0;
-	k->off = off;
-	k->orig_len = k->g.len;
-	k->rcv_nxt_before = fsm_rcv_nxt(r);
-	if (fsm_recv_ctl(r, s, &k->g, &accept) & MOS_ON_REXMIT)
-		c->st.rexmit_ctrl++;
-	if (accept && k->g.len > 0 && (r->flags & HF_IRS))
-		place_payload(c, f, k);
-	take_fin_unbuffered(f, k, r);
-	fsm_recv_fin(r, s, &k->g);
-	k->where = W_RCV_DONE;
-	c->st.tcp_quiet_path++;
+	flow_quiet(c, f, k, off);
 	return 1;
 }
 
