@@ -604,6 +604,19 @@ flow_rcv(struct core *c)
  * segment without SYN or RST. */
 #define QUIET_EVENTS	(MOS_ON_PKT_IN | MOS_ON_TCP_STATE_CHANGE | MOS_ON_REXMIT)
 
+/* What flow_after_snd, flow_rcv_check and flow_rcv leave in the packet
+ * for a segment they pass without a word (in order at off, or no
+ * payload). */
+static inline void
+note_steps(struct pipe_pkt *k, const struct half *r, int64_t off)
+{
+	k->data_rexmit = 0;
+	k->no_store = 0;
+	k->off = off;
+	k->orig_len = k->g.len;
+	k->rcv_nxt_before = fsm_rcv_nxt(r);
+}
+
 /* Kept out of line so that flow_fast, called for every segment, stays
  * small enough to inline into the pipeline (callgrind, bulk capture: 35
  * instructions a packet more when this was part of it). */
@@ -615,11 +628,7 @@ flow_quiet(struct core *c, struct flow *f, struct pipe_pkt *k, int64_t off)
 
 	note_sender(c, f, k);
 	fsm_send(s, r, &k->g, &rex);
-	k->data_rexmit = 0;
-	k->no_store = 0;
-	k->off = off;
-	k->orig_len = k->g.len;
-	k->rcv_nxt_before = fsm_rcv_nxt(r);
+	note_steps(k, r, off);
 	if (fsm_recv_ctl(r, s, &k->g, &accept) & MOS_ON_REXMIT)
 		c->st.rexmit_ctrl++;
 	if (accept && k->g.len > 0 && (r->flags & HF_IRS))
@@ -667,11 +676,7 @@ flow_fast(struct core *c)
 	 * for such a packet, none of them queueing a callback. */
 	if (fsm_established_ack(s, r, &k->g)) {
 		note_sender(c, f, k);
-		k->data_rexmit = 0;
-		k->no_store = 0;
-		k->off = off;
-		k->orig_len = k->g.len;
-		k->rcv_nxt_before = fsm_rcv_nxt(r);
+		note_steps(k, r, off);
 		if (k->g.len > 0)
 			place_payload(c, f, k);
 		k->where = W_RCV_DONE;
