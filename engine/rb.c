@@ -532,6 +532,22 @@ rb_write(struct rb_pool *pool, struct rb *b, uint64_t off, const void *data,
 		policy = b->policy;
 	if (len == 0)
 		return 0;
+	/* A buffer's first bytes, in order (every flow side's first write):
+	 * a ring just big enough for them, and nothing to plan. */
+	if (b->ring == NULL && b->nruns == 0 && b->nlen == 0 &&
+	    off == b->head && len <= b->window && len <= UINT64_MAX - off) {
+		unsigned int k = log2_ceil(len < RB_MIN_CAP ? RB_MIN_CAP : len);
+
+		b->ring = pool_get(pool, k, 0);
+		if (b->ring != NULL) {
+			b->cap_log2 = (uint8_t)k;
+			ring_put(b->ring, 1u << k, off, src, len);
+			b->nlen = len;
+			res->appended = len;
+			res->stored = len;
+			return 0;
+		}
+	}
 	old_nxt = rb_next(b);
 	if (b->nruns == 0 && off == old_nxt && len <= UINT64_MAX - off) {
 		uint64_t e = off + len;
