@@ -262,6 +262,7 @@ flush_port(struct core *c, uint16_t port)
 {
 	struct core_sink *s = &c->sink[port];
 	uint16_t sent = 0, id = g_rt.ports[port].id;
+	uint64_t t0 = c->pipe.cycles ? rte_rdtsc() : 0;
 
 	while (sent < s->n) {
 		sent += rte_eth_tx_burst(id, c->txq, &s->m[sent],
@@ -285,6 +286,8 @@ flush_port(struct core *c, uint16_t port)
 		rte_pause();
 	}
 	s->n = 0;
+	if (c->pipe.cycles)
+		c->st.cycles_tx += rte_rdtsc() - t0;
 }
 
 static void
@@ -292,6 +295,7 @@ flush_dist(struct core *c)
 {
 	struct core_sink *s = &c->sink[0];
 	unsigned sent = 0;
+	uint64_t t0 = c->pipe.cycles ? rte_rdtsc() : 0;
 
 	while (sent < s->n) {
 		sent += rte_ring_enqueue_burst(c->to_dist,
@@ -301,6 +305,8 @@ flush_dist(struct core *c)
 			rte_pause();	/* the distributor always drains */
 	}
 	s->n = 0;
+	if (c->pipe.cycles)
+		c->st.cycles_tx += rte_rdtsc() - t0;
 }
 
 /* Queue m for port (or for the distributor, which knows the port). */
@@ -354,7 +360,8 @@ core_tx_flush(struct core *c)
 	int p;
 
 	if (c->to_dist != NULL) {
-		flush_dist(c);
+		if (c->sink[0].n != 0)
+			flush_dist(c);
 		return;
 	}
 	for (p = 0; p < g_rt.nb_ports; p++)

@@ -19,6 +19,7 @@ enum {
 	O_MBUFS, O_IPFRAG, O_MAX_FLOWS, O_RMEM, O_OVERLAP, O_TIMEWAIT,
 	O_TIMEOUT, O_NO_EOF_FLUSH, O_CLOCK, O_PLUGIN, O_PLUGIN_ARG,
 	O_ON_ERROR, O_LUA_MEM, O_WATCHDOG, O_PROGRESS, O_NO_PROGRESS, O_TIME,
+	O_CYCLES,
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +48,7 @@ static const struct option long_opts[] = {
 	{ "progress", no_argument, NULL, O_PROGRESS },
 	{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
 	{ "time", required_argument, NULL, O_TIME },
+	{ "cycles", no_argument, NULL, O_CYCLES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -115,6 +117,8 @@ opts_usage(FILE *f, const char *prog)
 "      --progress         show progress on stderr (default: if a terminal)\n"
 "      --no-progress      never show progress\n"
 "      --time SEC         stop after SEC seconds (as on SIGINT)\n"
+"      --cycles           count each core's CPU cycles by activity\n"
+"                         (receive, transmit, engine, idle) in --stats\n"
 "  -v, --verbose          more log output (repeat for DPDK's own)\n"
 "  -h, --help             this text\n"
 "      --version          print the version\n"
@@ -250,6 +254,9 @@ apply(struct mb_opts *o, const char *prog, int c, const char *arg)
 		return 0;
 	case O_TIME:
 		return num(prog, "--time", arg, 1, 86400 * 365, &o->time_s);
+	case O_CYCLES:
+		o->cycles = 1;
+		return 0;
 	case 'v':
 		o->verbose++;
 		return 0;

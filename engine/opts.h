@@ -63,6 +63,7 @@ struct mb_opts {
 	const char *stats_file;		/* --stats FILE (JSON) */
 	int progress;			/* --progress / --no-progress */
 	int time_s;			/* --time SEC: stop after SEC seconds */
+	int cycles;			/* --cycles: count CPU cycles by activity */
 	int verbose;			/* -v */
 };
 

@@ -70,7 +70,25 @@ pipe_init(struct core *c)
 	}
 	if (!p->clock_packet)
 		p->now_ms = rte_get_timer_cycles() * 1000 / rte_get_timer_hz();
+	p->cycles = g_rt.opts.cycles;
 	return 0;
+}
+
+/* --cycles: charge the loop iteration that ends now to busy or idle. */
+static void
+cycles_close(struct core *c)
+{
+	struct pipe *p = &c->pipe;
+	uint64_t now = rte_rdtsc();
+
+	if (p->cyc_mark != 0) {
+		if (p->cyc_busy)
+			c->st.cycles_busy += now - p->cyc_mark;
+		else
+			c->st.cycles_idle += now - p->cyc_mark;
+	}
+	p->cyc_mark = now;
+	p->cyc_busy = 0;
 }
 
 static void
@@ -314,6 +332,7 @@ run_timer(struct core *c, uint64_t limit)
 				continue;
 		}
 		c->st.timers_fired++;
+		c->pipe.cyc_busy = 1;
 		if (u.c != NULL) {
 			u.c(&c->mctx, u.id, 0, MOS_ON_TIMEOUT, NULL);
 			continue;
@@ -357,12 +376,15 @@ pipe_run(struct core *c)
 {
 	struct pipe *p = &c->pipe;
 	struct pipe_pkt *k = &p->cur;
+	uint64_t t0;
 	uint32_t fidx;
 	int idle;
 
 	for (;;) {
 		switch (p->stage) {
 		case ST_POLL:
+			if (p->cycles)
+				cycles_close(c);
 			rte_spinlock_lock(&c->lock);
 			if (c->stop) {
 				p->stage = ST_EOF;
@@ -377,10 +399,16 @@ pipe_run(struct core *c)
 			    (p->nb = (uint16_t)rte_ring_dequeue_burst(c->frag_in,
 					(void **)p->burst, RT_BURST, NULL)) > 0) {
 				p->burst_analysis = 1;
+				p->cyc_busy = 1;
 				p->stage = ST_PKT;
 				break;
 			}
+			t0 = p->cycles ? rte_rdtsc() : 0;
 			p->nb = poll_sources(c);
+			if (p->cycles && p->nb > 0) {
+				c->st.cycles_rx += rte_rdtsc() - t0;
+				p->cyc_busy = 1;
+			}
 			if (p->nb == 0 && p->input_done) {
 				p->stage = ST_EOF;
 				break;
@@ -495,11 +523,12 @@ verdict:
 			goto classify_packet;
 		case ST_TIMEOUTS:
 			fidx = flow_expired(c, &idle);
-			if (fidx == FLOW_NONE)
+			if (fidx == FLOW_NONE) {
 				p->stage = ST_NEWDATA;
-			else
-				destroy_then(c, fidx, MOS_SIDE_SVR, idle,
-					     ST_TIMEOUTS);
+				break;
+			}
+			p->cyc_busy = 1;
+			destroy_then(c, fidx, MOS_SIDE_SVR, idle, ST_TIMEOUTS);
 			break;
 		case ST_NEWDATA:
 			if (p->nd_i < c->nnd) {
@@ -525,6 +554,13 @@ verdict:
 					break;
 				p->frags_settled = 1;
 			}
+			if (!p->cyc_busy) {
+				/* Waiting above was idle; closing the flows is
+				 * work. */
+				if (p->cycles)
+					cycles_close(c);
+				p->cyc_busy = 1;
+			}
 			if (c->ipfrag != NULL)
 				ipfrag_expire(c->ipfrag, UINT64_MAX, &c->st);
 			fidx = c->ft.tw_head != FLOW_NONE ? c->ft.tw_head :
@@ -538,6 +574,8 @@ verdict:
 			break;
 		case ST_FINISH:
 			core_tx_flush(c);
+			if (p->cycles)
+				cycles_close(c);
 			rte_spinlock_unlock(&c->lock);
 			p->stage = ST_DONE;
 			break;

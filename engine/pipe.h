@@ -104,6 +104,10 @@ struct pipe {
 	uint64_t timer_limit;	/* run timers due by this (packet clock) */
 	int clock_packet;	/* packet timestamps drive the clock */
 	int input_done;
+
+	int cycles;		/* --cycles */
+	uint8_t cyc_busy;	/* this iteration counts as busy */
+	uint64_t cyc_mark;	/* TSC at the start of this iteration */
 };
 
 /* Prepare the pipeline of a core (after its sources are set). */

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -621,7 +622,8 @@ rt_write_stats(const char *path)
 		return -1;
 	}
 	ret = stats_write_json(f, &total, nombuf, active, g_rt.run_seconds,
-			       per, n, g_rt.use_dist ? &g_rt.dist_stats : NULL);
+			       rte_get_tsc_hz(), per, n,
+			       g_rt.use_dist ? &g_rt.dist_stats : NULL);
 	if (fclose(f) != 0)
 		ret = -1;
 	return ret;

@@ -45,7 +45,7 @@ write_fields(FILE *f, const struct stats *s, const char *indent)
 
 int
 stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
-		 uint64_t flows_active, double run_seconds,
+		 uint64_t flows_active, double run_seconds, uint64_t tsc_hz,
 		 const struct stats *per_core, int ncores,
 		 const struct stats *dist)
 {
@@ -56,6 +56,7 @@ stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
 	fprintf(f, "  \"rx_nombuf\": %" PRIu64 ",\n", rx_nombuf);
 	fprintf(f, "  \"flows_active\": %" PRIu64 ",\n", flows_active);
 	fprintf(f, "  \"run_seconds\": %.6f,\n", run_seconds);
+	fprintf(f, "  \"tsc_hz\": %" PRIu64 ",\n", tsc_hz);
 	fprintf(f, "  \"cores\": [");
 	for (i = 0; i < ncores; i++) {
 		fprintf(f, "%s\n    {\n", i ? "," : "");

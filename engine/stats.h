@@ -40,7 +40,16 @@
 	X(callbacks_run) X(script_errors) \
 	X(script_errors_runtime) X(script_errors_filter) \
 	X(script_errors_memory) X(script_errors_timeout) \
-	X(script_skipped) X(timers_fired) X(pkts_sent) X(pkts_modified)
+	X(script_skipped) X(timers_fired) X(pkts_sent) X(pkts_modified) \
+	STATS_CYCLES(X)
+
+/* With --cycles, time stamp counter cycles of the core's loop: busy (an
+ * iteration that received packets or had flows or timers to expire, all
+ * of it), of which rx (the receive calls) and tx (the transmit calls), and
+ * idle (the other iterations). The engine's share, scripts included, is
+ * busy - rx - tx. */
+#define STATS_CYCLES(X) \
+	X(cycles_busy) X(cycles_rx) X(cycles_tx) X(cycles_idle)
 
 struct stats {
 #define X_FIELD(n) uint64_t n;
@@ -60,10 +69,11 @@ stats_dropped(const struct stats *s);
 
 /* Write the totals (plus the gauges given) as one JSON object, with the
  * cores' counters ("cores") and the software distributor's
- * ("distributor", when dist is not NULL): the totals are their sums. */
+ * ("distributor", when dist is not NULL): the totals are their sums.
+ * tsc_hz converts the cycles_* counters to seconds. */
 int
 stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
-		 uint64_t flows_active, double run_seconds,
+		 uint64_t flows_active, double run_seconds, uint64_t tsc_hz,
 		 const struct stats *per_core, int ncores,
 		 const struct stats *dist);
 

@@ -2,8 +2,9 @@
 # test_bench.sh - smoke test of bench/run: with --quick (shortened further:
 # 1 s per measurement, 20000 flows, the test build) it runs every
 # configuration, the memory benchmark and the flow index comparison, prints
-# every row and writes the JSON shape other tools read. No timing is
-# asserted: only that each number exists and is positive.
+# every row (packet rates and cycles per packet) and writes the JSON shape
+# other tools read. No timing is asserted: only that each number exists and
+# is positive, and that each run's cycles split into its parts.
 . "$(dirname "$0")/lib.sh"
 
 step "bench/run --quick on the test build"
@@ -19,7 +20,15 @@ for row in io track c-midstat lua-midstat lua-rewrite lua-peek; do
 	*missing*) fail "row $row is missing a number: $line" ;;
 	esac
 done
-grep -q "^ratios: track/io [0-9.]*, " "$TMP/bench.out" || fail "no ratios line"
+grep -q "^ratios: track/io [0-9.]*, track/io (cycles) [0-9.]*, " \
+	"$TMP/bench.out" || fail "no ratios line"
+# The cycles table: io's total, moonbox's total = rx + tx + engine.
+grep -Eq "^io +[0-9]+ +[0-9]+$" "$TMP/bench.out" || fail "no io cycles row"
+for row in track c-midstat lua-midstat lua-peek; do
+	cell="[0-9]+ = [0-9]+\+[0-9]+\+[0-9]+"
+	grep -Eq "^$row +$cell +$cell\$" "$TMP/bench.out" ||
+		fail "no cycles row for $row"
+done
 grep -q "^memory: [0-9]* open flows" "$TMP/bench.out" || fail "no memory line"
 grep -q "^flow index, 20000 keys" "$TMP/bench.out" || fail "no flow index line"
 
@@ -29,7 +38,17 @@ j = json.load(open(sys.argv[1]))
 assert j["cores"] == 1 and j["machine"]
 for c in ("io", "track", "c-midstat", "lua-midstat", "lua-rewrite", "lua-peek"):
     assert j["configs"][c]["mpps"] > 0, c
-for r in ("track/io", "lua-midstat/c-midstat"):
+    cp = j["configs"][c]["cycles_per_packet"]
+    inputs = ("pattern",) if c == "lua-rewrite" else ("http", "bulk")
+    for i in inputs:
+        x = cp[i]
+        assert x["total"] > 0, (c, i, x)
+        if c != "io":
+            # The parts are medians of their own: they add up only
+            # roughly; each is positive and below the total.
+            for k in ("rx", "tx", "engine"):
+                assert 0 < x[k] < x["total"], (c, i, k, x)
+for r in ("track/io", "track/io (cycles)", "lua-midstat/c-midstat"):
     assert j["ratios"][r] > 0, r
 m = j["memory"]
 assert m["flows"] == 20000, m

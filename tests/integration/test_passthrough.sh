@@ -99,6 +99,35 @@ for c in 0 1; do
 		fail "-c 2: core $c received nothing"
 done
 
+step "--cycles: each core's loop time, by activity"
+# Off by default. On, every core received, transmitted and did other work
+# in its busy iterations, and its counted time fits in the run's wall-clock
+# time, which the main thread measures with its own clock.
+for k in busy rx tx idle; do
+	assert_eq "$(json_get s1.json cycles_$k)" 0 "no --cycles: cycles_$k"
+done
+rc=$(run_status r6 run_moonbox -r flows.pcap -w out6.pcap --stats s6.json \
+	-c 2 --cycles empty.lua)
+assert_eq "$rc" 0 "--cycles: exit status (stderr: $(cat r6.err))"
+"$PCAPCMP" --ignore-order flows.pcap out6.pcap ||
+	fail "--cycles: output is not the input's frames"
+check_forwarded_all flows.pcap s6.json
+check_cores_sum s6.json
+"$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+hz, wall = s["tsc_hz"], s["run_seconds"]
+if hz <= 0:
+    sys.exit("tsc_hz %r" % hz)
+for i, c in enumerate(s["cores"]):
+    b, r, t, i_ = (c["cycles_" + k] for k in ("busy", "rx", "tx", "idle"))
+    if not (r > 0 and t > 0 and r + t < b):
+        sys.exit("core %d: busy %d, rx %d, tx %d" % (i, b, r, t))
+    if (b + i_) / hz > wall * 1.02 + 0.005:
+        sys.exit("core %d: %.4f s counted in a run of %.4f s" %
+                 (i, (b + i_) / hz, wall))
+' s6.json || fail "--cycles counters of s6.json"
+
 step "user errors"
 rc=$(run_status e1 run_moonbox -r "$TMP/missing.pcap" empty.lua)
 assert_eq "$rc" 1 "missing capture: exit status"
