@@ -159,12 +159,12 @@ eal_mem_mb(int max_cores, unsigned mbufs)
 
 /* The packet buffers. Without hugepages, DPDK keeps each pool object
  * within one 4 KiB page (contiguous in IO addresses, for a NIC's DMA),
- * which leaves room for one 2.3 KiB buffer per page; the ports such a run
- * can have (capture files, rings, null) do no DMA, so the buffers are
- * packed, about 1.7 a page: less memory, and fewer pages (TLB entries)
- * for the same packets. */
+ * which leaves room for one 2.3 KiB buffer per page. Virtual ports
+ * (capture files, rings, null devices) do no DMA: without hugepages and
+ * without PCI ports the buffers are packed, about 1.7 a page, for less
+ * memory and fewer pages (TLB entries) per packet. */
 static struct rte_mempool *
-packet_pool(unsigned n)
+packet_pool(unsigned n, int any_pci)
 {
 	struct rte_pktmbuf_pool_private priv = {
 		.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -172,7 +172,7 @@ packet_pool(unsigned n)
 	};
 	struct rte_mempool *mp;
 
-	if (rte_eal_has_hugepages())
+	if (rte_eal_has_hugepages() || any_pci)
 		return rte_pktmbuf_pool_create("moonbox_pool", n, 256, 0,
 					       RTE_MBUF_DEFAULT_BUF_SIZE,
 					       (int)rte_socket_id());
@@ -429,7 +429,7 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 
 		g_rt.gen_flag = bit >= 0 ? 1ULL << bit : 0;
 	}
-	g_rt.pool = packet_pool(mbufs);
+	g_rt.pool = packet_pool(mbufs, any_pci);
 	if (g_rt.pool == NULL) {
 		fprintf(stderr, "%s: cannot allocate %u packet buffers: %s\n",
 			prog, mbufs, rte_strerror(rte_errno));
