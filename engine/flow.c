@@ -348,6 +348,14 @@ flow_snd(struct core *c)
 	ev = fsm_send(&f->h[k->snd], &f->h[k->rcv], &k->g, &rex);
 	if (rex)
 		c->st.syn_rexmit++;
+	/* A server's SYN/ACK may answer a later SYN than the one whose ISN
+	 * numbered what it received (fsm_send moves its stream's origin):
+	 * bytes buffered from the earlier SYN are not the stream's. */
+	if (f->rb[k->snd] != NULL &&
+	    rb_next(f->rb[k->snd]) != f->h[k->snd].rcv_off) {
+		rb_destroy(c->rbpool, f->rb[k->snd]);
+		f->rb[k->snd] = NULL;
+	}
 	add_flow_jobs(c, f, k->snd == MOS_SIDE_CLI, HK_SND, k->snd,
 		      MOS_ON_PKT_IN | ev);
 	/* The payload's offset in the receiver's stream, for getlastpkt in

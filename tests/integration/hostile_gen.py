@@ -540,8 +540,9 @@ def overlap():
 
 def dupsyn():
     """Two SYNs with different ISNs on one 4-tuple; the server answers the
-    second (the stream is numbered from it) or the first. And a plain SYN
-    retransmission (same ISN)."""
+    second (the stream is numbered from it) or the first; the same when
+    the first SYN carried data. And a plain SYN retransmission (same
+    ISN)."""
     cap, rnd = Capture(), random.Random(22)
     a = Conn(cap, "10.12.0.1", 50000, "10.12.0.2", 80, 7000,
              rnd.getrandbits(32))
@@ -569,8 +570,21 @@ def dupsyn():
     c.send(0, "A")
     c.send(0, "PA", b"after a retransmitted SYN")
     c.close()
+    # The first SYN carries data (Fast Open) and the server answers the
+    # second: the first SYN's bytes, buffered already, are not the
+    # stream's (libFuzzer found the receive buffer kept them).
+    d = Conn(cap, "10.12.0.1", 50003, "10.12.0.2", 80, 7000,
+             rnd.getrandbits(32))
+    d.send(0, "S", b"BYTES OF THE FIRST SYN, ABANDONED", seq=7000, ack=0)
+    d.isn[0] = d.nxt[0] = 900000
+    d.send(0, "S")
+    d.send(1, "SA")
+    d.send(0, "A")
+    d.send(0, "PA", b"numbered from the second SYN, the first had data")
+    d.send(1, "PA", b"ok")
+    d.close()
     save(cap, "dupsyn", [("", [], None, dict(
-        exact=dict(flows_created=3, flows_destroyed=3, orphans=0),
+        exact=dict(flows_created=4, flows_destroyed=4, orphans=0),
         atleast=dict(syn_rexmit=1)))])
 
 
