@@ -171,6 +171,7 @@ packet_pool(unsigned n, int any_pci)
 		.mbuf_priv_size = 0,
 	};
 	struct rte_mempool *mp;
+	int ret;
 
 	if (rte_eal_has_hugepages() || any_pci)
 		return rte_pktmbuf_pool_create("moonbox_pool", n, 256, 0,
@@ -182,17 +183,19 @@ packet_pool(unsigned n, int any_pci)
 		RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 	if (mp == NULL)
 		return NULL;
-	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(),
-				       NULL) != 0)
-		goto fail;
-	rte_pktmbuf_pool_init(mp, &priv);
-	if (rte_mempool_populate_default(mp) < 0)
-		goto fail;
+	ret = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(),
+					 NULL);
+	if (ret == 0) {
+		rte_pktmbuf_pool_init(mp, &priv);
+		ret = rte_mempool_populate_default(mp);
+	}
+	if (ret < 0) {
+		rte_mempool_free(mp);
+		rte_errno = -ret;	/* the caller reports it */
+		return NULL;
+	}
 	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
 	return mp;
-fail:
-	rte_mempool_free(mp);
-	return NULL;
 }
 
 static unsigned
