@@ -209,7 +209,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* A SYN/ACK that moved the sender's stream origin: flow_snd
 		 * drops what it buffered before (found by this target). */
 		if (use_rb && buf[s] != NULL && rb_next(buf[s]) != snd->rcv_off) {
-			FUZZ_CHECK(snd->state == TCP_SYN_RCVD);
+			FUZZ_CHECK(before_s.state == TCP_SYN_RCVD);
 			rb_destroy(pool, buf[s]);
 			buf[s] = NULL;
 		}
