@@ -114,29 +114,27 @@ local function remember(key, s)
 end
 
 -- Occurrences in b[from, n): their starts go to pos[1..k]; returns k and
--- the end of the last one (or from).
+-- the end of the last one (or from). glibc's memmem finds them: a byte
+-- loop in Lua cost about 3 cycles a byte, most of this script's time.
+ffi.cdef[[
+void *memmem(const void *haystack, size_t haystacklen, const void *needle,
+             size_t needlelen);
+]]
+local memmem = ffi.C.memmem
+local uptr, cast = ffi.typeof("uintptr_t"), ffi.cast
 local pos = {}
 
 local function scan(b, from, n)
-    local k, i, last = 0, from, from
-    local stop = n - L
-    while i <= stop do
-        if b[i] == P0 then
-            local j = 1
-            while j < L and b[i + j] == PAT[j] do j = j + 1 end
-            if j == L then
-                k = k + 1
-                pos[k] = i
-                i = i + L
-                last = i
-            else
-                i = i + 1
-            end
-        else
-            i = i + 1
-        end
+    local k, i = 0, from
+    local base = cast(uptr, b)
+    while n - i >= L do
+        local at = memmem(b + i, n - i, PAT, L)
+        if at == nil then break end
+        k = k + 1
+        pos[k] = tonumber(cast(uptr, at) - base)
+        i = pos[k] + L
     end
-    return k, last
+    return k, i
 end
 
 -- Start of the longest proper prefix of PATTERN that ends b[.., n) and
