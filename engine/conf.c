@@ -199,7 +199,7 @@ record_ignored(struct pstate *s, struct span name)
 {
 	struct mosconf *c = s->c;
 	const char *path = top(s)->path;
-	char full[sizeof(c->ignored[0])];
+	char full[sizeof(c->ignored[0])] = "";	/* no stack bytes copied */
 	int i;
 
 	/* Names are at most CONF_KEY_MAX long and paths short: it fits. */
