@@ -330,6 +330,22 @@ note_sender(struct core *c, struct flow *f, const struct pipe_pkt *k)
 	}
 }
 
+/* A server's SYN/ACK may answer a later SYN than the one whose ISN
+ * numbered what it received (fsm_send moved its stream's origin to 0):
+ * bytes buffered from the earlier SYN (data on it) are not the stream's.
+ * Readers that took them already (MOS_ON_CONN_NEW_DATA came in an earlier
+ * burst) start again at the new stream's first byte. */
+static void
+restart_stream(struct core *c, struct flow *f, int side)
+{
+	uint32_t s;
+
+	rb_destroy(c->rbpool, f->rb[side]);
+	f->rb[side] = NULL;
+	for (s = f->sock_head; s != SOCK_NONE; s = c->socks.s[s].next)
+		c->socks.s[s].peek[side] = 0;
+}
+
 /* flow_snd and flow_rcv stay out of line: inlined into pipe_run (their
  * only caller) they crowd out the helpers every packet needs (callgrind,
  * bulk capture: 16 instructions a packet more). */
@@ -348,14 +364,9 @@ flow_snd(struct core *c)
 	ev = fsm_send(&f->h[k->snd], &f->h[k->rcv], &k->g, &rex);
 	if (rex)
 		c->st.syn_rexmit++;
-	/* A server's SYN/ACK may answer a later SYN than the one whose ISN
-	 * numbered what it received (fsm_send moves its stream's origin):
-	 * bytes buffered from the earlier SYN are not the stream's. */
 	if (f->rb[k->snd] != NULL &&
-	    rb_next(f->rb[k->snd]) != f->h[k->snd].rcv_off) {
-		rb_destroy(c->rbpool, f->rb[k->snd]);
-		f->rb[k->snd] = NULL;
-	}
+	    rb_next(f->rb[k->snd]) != f->h[k->snd].rcv_off)
+		restart_stream(c, f, k->snd);
 	add_flow_jobs(c, f, k->snd == MOS_SIDE_CLI, HK_SND, k->snd,
 		      MOS_ON_PKT_IN | ev);
 	/* The payload's offset in the receiver's stream, for getlastpkt in
