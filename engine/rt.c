@@ -143,12 +143,13 @@ hugepages_usable(void)
 }
 
 /* Memory EAL must provide when it has no hugepages: packet buffers
- * (2.3 KiB each, packed: see packet_pool) and rings (the flow tables and
- * their indexes live outside, in mappings). */
+ * (2.3 KiB each, packed without PCI ports, else a 4 KiB page each: see
+ * packet_pool) and rings (the flow tables and their indexes live outside,
+ * in mappings). */
 static unsigned
-eal_mem_mb(int max_cores, unsigned mbufs)
+eal_mem_mb(int max_cores, unsigned mbufs, int any_pci)
 {
-	uint64_t b = (uint64_t)mbufs * 2500;
+	uint64_t b = (uint64_t)mbufs * (any_pci ? 4096 : 2500);
 
 	b += (uint64_t)max_cores * 2 * RT_RING_SIZE * 8;
 	/* Each core's pool of large buffers (jumbo frames, datagrams), and
@@ -328,7 +329,8 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 			ADD("--no-huge");
 		if (!user_gave(o->eal_extra, "-m ") &&
 		    !user_gave(o->eal_extra, "--socket-mem"))
-			ADD("-m%u", eal_mem_mb(g_rt.max_cores, mbufs));
+			ADD("-m%u", eal_mem_mb(g_rt.max_cores, mbufs,
+					       any_pci));
 		/* No shared config files: nothing is left in /var/run/dpdk
 		 * and parallel runs never collide. */
 		if (!user_gave(o->eal_extra, "--file-prefix"))
