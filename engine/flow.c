@@ -12,6 +12,8 @@
  * of the direction whose bytes that side receives.
  */
 #include <rte_byteorder.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
 
 #include "bpf.h"
 #include "core.h"
@@ -214,6 +216,44 @@ create_flow(struct core *c, struct pipe_pkt *k, const struct fkey *key)
 	flowtbl_list_tail(&c->ft, idx, FLIST_LRU);
 	c->st.flows_created++;
 	return idx;
+}
+
+/* A first SYN looks up a key last touched, if ever, long ago: its index
+ * bucket and overflow count come from memory (about 500 cycles, a third of
+ * such a packet's cost on the small-packet bench input). Loading them for
+ * the whole burst as it arrives overlaps those misses with the work on the
+ * packets before. Only plain Ethernet/IPv4 frames are looked at: this is a
+ * hint, flow_begin does the real parsing. */
+void
+flow_prefetch_syns(struct core *c, struct rte_mbuf **burst, uint16_t n)
+{
+	const struct fidx *x = &c->ft.ix;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *d = rte_pktmbuf_mtod(burst[i], const uint8_t *);
+		uint32_t len = rte_pktmbuf_data_len(burst[i]), ihl, sa, da, b;
+		const uint8_t *t;
+		uint16_t sp, dp;
+		struct fkey key;
+
+		if (len < 54 || d[12] != 0x08 || d[13] != 0x00 || d[23] != 6)
+			continue;
+		ihl = (uint32_t)(d[14] & 0x0f) * 4;
+		if (ihl < 20 || len < 14 + ihl + 20)
+			continue;
+		t = d + 14 + ihl;
+		if ((t[13] & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN)
+			continue;
+		memcpy(&sa, d + 26, 4);
+		memcpy(&da, d + 30, 4);
+		memcpy(&sp, t, 2);
+		memcpy(&dp, t + 2, 2);
+		key = flow_key(sa, da, sp, dp);
+		b = fidx_home(x, key_hash(&key));
+		rte_prefetch0(&x->b[b]);
+		rte_prefetch0(&x->ovf[b]);
+	}
 }
 
 int

@@ -409,6 +409,8 @@ pipe_run(struct core *c)
 				c->st.cycles_rx += rte_rdtsc() - t0;
 				p->cyc_busy = 1;
 			}
+			if (p->nb > 0 && c->socks.nstream > 0)
+				flow_prefetch_syns(c, p->burst, p->nb);
 			if (p->nb == 0 && p->input_done) {
 				p->stage = ST_EOF;
 				break;
