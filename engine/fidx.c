@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "fidx.h"
 #include "lazymap.h"
@@ -21,13 +20,14 @@ fidx_init(struct fidx *x, uint32_t max)
 		nb = 2;
 	if (nb > UINT32_MAX / 2)
 		return -EINVAL;
+	/* Sized first: fidx_destroy unmaps by it. */
+	x->nb = (uint32_t)nb;
 	x->b = lazymap(nb * sizeof(*x->b));
 	x->ovf = lazymap(nb * sizeof(*x->ovf));
 	if (x->b == NULL || x->ovf == NULL) {
 		fidx_destroy(x);
 		return -ENOMEM;
 	}
-	x->nb = (uint32_t)nb;
 	x->max = max;
 	return 0;
 }
@@ -35,10 +35,8 @@ fidx_init(struct fidx *x, uint32_t max)
 void
 fidx_destroy(struct fidx *x)
 {
-	if (x->b != NULL)
-		munmap(x->b, (size_t)x->nb * sizeof(*x->b));
-	if (x->ovf != NULL)
-		munmap(x->ovf, (size_t)x->nb * sizeof(*x->ovf));
+	lazyunmap(x->b, (size_t)x->nb * sizeof(*x->b));
+	lazyunmap(x->ovf, (size_t)x->nb * sizeof(*x->ovf));
 	memset(x, 0, sizeof(*x));
 }
 

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "flow.h"
 #include "lazymap.h"
@@ -21,13 +20,14 @@ flowtbl_init(struct flowtbl *t, uint32_t cap)
 	memset(t, 0, sizeof(*t));
 	if (fidx_init(&t->ix, cap * 2 < 16 ? 16 : cap * 2) != 0)
 		return -ENOMEM;
+	/* Sized first: flowtbl_destroy unmaps by it. */
+	t->cap = cap;
 	t->f = lazymap(sizeof(struct flow) * (size_t)cap);
 	t->free = lazymap(sizeof(uint32_t) * (size_t)cap);
 	if (t->f == NULL || t->free == NULL) {
 		flowtbl_destroy(t);
 		return -ENOMEM;
 	}
-	t->cap = cap;
 	t->lru_head = t->lru_tail = FLOW_NONE;
 	t->tw_head = t->tw_tail = FLOW_NONE;
 	return 0;
@@ -37,10 +37,8 @@ void
 flowtbl_destroy(struct flowtbl *t)
 {
 	fidx_destroy(&t->ix);
-	if (t->f != NULL)
-		munmap(t->f, sizeof(struct flow) * (size_t)t->cap);
-	if (t->free != NULL)
-		munmap(t->free, sizeof(uint32_t) * (size_t)t->cap);
+	lazyunmap(t->f, sizeof(struct flow) * (size_t)t->cap);
+	lazyunmap(t->free, sizeof(uint32_t) * (size_t)t->cap);
 	memset(t, 0, sizeof(*t));
 }
 
