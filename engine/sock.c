@@ -1,31 +1,25 @@
 /*
  * sock.c - per-core socket table (see sock.h).
  *
- * The slots live in one anonymous mapping sized for the configured number
- * of flows; pages are only backed once used, so a large table costs
- * nothing until traffic needs it.
+ * The slots live in a lazy mapping (lazymap.h) sized for the configured
+ * number of flows: a large table costs nothing until traffic needs it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "bpf.h"
 #include "core.h"
+#include "lazymap.h"
 #include "sock.h"
 
 int
 sock_table_init(struct socktbl *t, uint32_t cap)
 {
-	size_t sz = sizeof(struct sock) * (size_t)cap;
-	void *m;
-
 	memset(t, 0, sizeof(*t));
-	m = mmap(NULL, sz, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m == MAP_FAILED)
+	t->s = lazymap(sizeof(struct sock) * (size_t)cap);
+	if (t->s == NULL)
 		return -ENOMEM;
-	t->s = m;
 	t->cap = cap;
 	/* Ids come from the free list first, else from the next never-used
 	 * slot (used is the high-water mark): slots are linked only once
@@ -62,7 +56,7 @@ sock_table_free(struct socktbl *t)
 		if (s->type != MOS_SOCK_MONITOR_STREAM_ACTIVE)
 			free_filters(s->ls);
 	}
-	munmap(t->s, sizeof(struct sock) * (size_t)t->cap);
+	lazyunmap(t->s, sizeof(struct sock) * (size_t)t->cap);
 	memset(t, 0, sizeof(*t));
 }
 
