@@ -222,22 +222,29 @@ create_flow(struct core *c, struct pipe_pkt *k, const struct fkey *key)
  * bucket and overflow count come from memory (about 500 cycles, a third of
  * such a packet's cost on the small-packet bench input). Loading them for
  * the whole burst as it arrives overlaps those misses with the work on the
- * packets before. Only plain Ethernet/IPv4 frames are looked at: this is a
- * hint, flow_begin does the real parsing. */
+ * packets before. Only plain Ethernet/IPv4 frames in one segment are
+ * looked at; the hash is kept for flow_begin, which would compute the
+ * same from the same bytes. */
+_Static_assert(RT_BURST <= 32, "pipe.syn_hashed has a bit per frame");
+
 void
-flow_prefetch_syns(struct core *c, struct rte_mbuf **burst, uint16_t n)
+flow_prefetch_syns(struct core *c)
 {
 	const struct fidx *x = &c->ft.ix;
+	struct pipe *p = &c->pipe;
 	uint16_t i;
 
-	for (i = 0; i < n; i++) {
-		const uint8_t *d = rte_pktmbuf_mtod(burst[i], const uint8_t *);
-		uint32_t len = rte_pktmbuf_data_len(burst[i]), ihl, sa, da, b;
+	p->syn_hashed = 0;
+	for (i = 0; i < p->nb; i++) {
+		const struct rte_mbuf *m = p->burst[i];
+		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+		uint32_t len = rte_pktmbuf_data_len(m), ihl, sa, da, h, b;
 		const uint8_t *t;
 		uint16_t sp, dp;
 		struct fkey key;
 
-		if (len < 54 || d[12] != 0x08 || d[13] != 0x00 || d[23] != 6)
+		if (len < 54 || d[12] != 0x08 || d[13] != 0x00 || d[23] != 6 ||
+		    m->nb_segs != 1)
 			continue;
 		ihl = (uint32_t)(d[14] & 0x0f) * 4;
 		if (ihl < 20 || len < 14 + ihl + 20)
@@ -250,9 +257,12 @@ flow_prefetch_syns(struct core *c, struct rte_mbuf **burst, uint16_t n)
 		memcpy(&sp, t, 2);
 		memcpy(&dp, t + 2, 2);
 		key = flow_key(sa, da, sp, dp);
-		b = fidx_home(x, key_hash(&key));
+		h = key_hash(&key);
+		b = fidx_home(x, h);
 		rte_prefetch0(&x->b[b]);
 		rte_prefetch0(&x->ovf[b]);
+		p->syn_hash[i] = h;
+		p->syn_hashed |= 1u << i;
 	}
 }
 
@@ -270,7 +280,10 @@ flow_begin(struct core *c)
 	k->orig_seq = k->g.seq;
 	tuple(k, &sa, &da, &sp, &dp);
 	key = flow_key(sa, da, sp, dp);
-	k->hash = key_hash(&key);
+	/* A SYN's hash was taken with the burst, unless a callback has
+	 * rewritten the packet since. */
+	if (!k->hashed || k->modified)
+		k->hash = key_hash(&key);
 	k->first_syn = 0;
 	idx = flowtbl_lookup(&c->ft, &key, k->hash);
 	if (idx != FLOW_NONE) {

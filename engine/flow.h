@@ -176,9 +176,9 @@ uint8_t *flow_tcp_hdr(const struct pipe_pkt *k);
 void flow_read_seg(struct pipe_pkt *k);
 int flow_socks(struct core *c, const struct flow *f, int forward,
 	       uint32_t *out);
-struct rte_mbuf;
-/* Load the flow-index lines first SYNs of a burst will look up. */
-void flow_prefetch_syns(struct core *c, struct rte_mbuf **burst, uint16_t n);
+/* Load the flow-index lines the first SYNs of the core's fresh burst
+ * will look up (their hashes go to pipe.syn_hash). */
+void flow_prefetch_syns(struct core *c);
 /* Find or create the packet's flow: FB_FLOW, FB_ORPHAN, or FB_RECYCLE
  * (a new connection on the 4-tuple of a finished one: end that first). */
 int flow_begin(struct core *c);

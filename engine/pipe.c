@@ -198,6 +198,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->fidx = FLOW_NONE;
 	k->len_changed = 0;
 	k->modified = 0;
+	k->hashed = 0;
 	k->pktno++;
 	k->off = 0;
 	k->where = W_RAW;
@@ -211,6 +212,10 @@ classify(struct core *c, struct rte_mbuf *m)
 		k->data = rte_pktmbuf_mtod(m, uint8_t *);
 		parse_frame(k->data, rte_pktmbuf_data_len(m), &k->pr);
 		return;
+	}
+	if ((c->pipe.syn_hashed >> c->pipe.i) & 1) {
+		k->hash = c->pipe.syn_hash[c->pipe.i];
+		k->hashed = 1;
 	}
 	st->rx_packets++;
 	st->rx_bytes += rte_pktmbuf_pkt_len(m);
@@ -358,6 +363,7 @@ wait_for_frags(struct core *c)
 	if (p->nb > 0) {
 		p->i = 0;
 		p->burst_analysis = 1;
+		p->syn_hashed = 0;
 		p->stage = ST_PKT;
 		return 1;
 	}
@@ -399,6 +405,7 @@ pipe_run(struct core *c)
 			    (p->nb = (uint16_t)rte_ring_dequeue_burst(c->frag_in,
 					(void **)p->burst, RT_BURST, NULL)) > 0) {
 				p->burst_analysis = 1;
+				p->syn_hashed = 0;
 				p->cyc_busy = 1;
 				p->stage = ST_PKT;
 				break;
@@ -410,7 +417,9 @@ pipe_run(struct core *c)
 				p->cyc_busy = 1;
 			}
 			if (p->nb > 0 && c->socks.nstream > 0)
-				flow_prefetch_syns(c, p->burst, p->nb);
+				flow_prefetch_syns(c);
+			else
+				p->syn_hashed = 0;
 			if (p->nb == 0 && p->input_done) {
 				p->stage = ST_EOF;
 				break;

@@ -63,6 +63,7 @@ struct pipe_pkt {
 	/* TCP packets */
 	struct seg g;		/* as the state machines see it */
 	uint32_t hash;		/* symmetric hash of the 4-tuple */
+	uint8_t hashed;		/* hash was taken with the burst */
 	uint32_t fidx;		/* flow, or FLOW_NONE (orphan) */
 	uint32_t fgen;
 	int8_t snd;		/* sender side */
@@ -87,6 +88,8 @@ struct pipe {
 	uint16_t nb;		/* packets in the burst */
 	uint16_t i;		/* index of the current packet */
 	struct rte_mbuf *burst[RT_BURST];
+	uint32_t syn_hash[RT_BURST];	/* first SYNs' hashes (flow.c) */
+	uint32_t syn_hashed;	/* bit i: syn_hash[i] is burst[i]'s */
 	struct pipe_pkt cur;
 	struct pipe_invoke inv;
 
