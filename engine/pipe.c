@@ -213,8 +213,8 @@ classify(struct core *c, struct rte_mbuf *m)
 		parse_frame(k->data, rte_pktmbuf_data_len(m), &k->pr);
 		return;
 	}
-	if ((c->pipe.syn_hashed >> c->pipe.i) & 1) {
-		k->hash = c->pipe.syn_hash[c->pipe.i];
+	if ((c->pipe.hashed_mask >> c->pipe.i) & 1) {
+		k->hash = c->pipe.burst_hash[c->pipe.i];
 		k->hashed = 1;
 	}
 	st->rx_packets++;
@@ -363,7 +363,7 @@ wait_for_frags(struct core *c)
 	if (p->nb > 0) {
 		p->i = 0;
 		p->burst_analysis = 1;
-		p->syn_hashed = 0;
+		p->hashed_mask = 0;
 		p->stage = ST_PKT;
 		return 1;
 	}
@@ -405,7 +405,7 @@ pipe_run(struct core *c)
 			    (p->nb = (uint16_t)rte_ring_dequeue_burst(c->frag_in,
 					(void **)p->burst, RT_BURST, NULL)) > 0) {
 				p->burst_analysis = 1;
-				p->syn_hashed = 0;
+				p->hashed_mask = 0;
 				p->cyc_busy = 1;
 				p->stage = ST_PKT;
 				break;
@@ -417,9 +417,9 @@ pipe_run(struct core *c)
 				p->cyc_busy = 1;
 			}
 			if (p->nb > 0 && c->socks.nstream > 0)
-				flow_prefetch_syns(c);
+				flow_prefetch_burst(c);
 			else
-				p->syn_hashed = 0;
+				p->hashed_mask = 0;
 			if (p->nb == 0 && p->input_done) {
 				p->stage = ST_EOF;
 				break;

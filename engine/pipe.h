@@ -88,8 +88,8 @@ struct pipe {
 	uint16_t nb;		/* packets in the burst */
 	uint16_t i;		/* index of the current packet */
 	struct rte_mbuf *burst[RT_BURST];
-	uint32_t syn_hash[RT_BURST];	/* first SYNs' hashes (flow.c) */
-	uint32_t syn_hashed;	/* bit i: syn_hash[i] is burst[i]'s */
+	uint32_t burst_hash[RT_BURST];	/* 4-tuple hashes (flow.c) */
+	uint32_t hashed_mask;	/* bit i: burst_hash[i] is burst[i]'s */
 	struct pipe_pkt cur;
 	struct pipe_invoke inv;
 

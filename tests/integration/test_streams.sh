@@ -10,7 +10,8 @@
 # one-step handling of plain segments (tcp_fast_path) and of the other
 # segments without SYN or RST when nobody listens at the packet hooks
 # (tcp_quiet_path) must give the same streams, TCP state changes, final
-# states and counters as the step-by-step path.
+# states and counters as the step-by-step path. So must thousands of
+# concurrent connections (the flows loaded ahead with the burst).
 . "$(dirname "$0")/lib.sh"
 
 PLUGIN="$MB_PLUGINS/streams.so"
@@ -120,5 +121,29 @@ for seed in 31 32 33; do
 	missed=$(sed -n 's/^missed //p' "$out/summary.0")
 	[ "$skipped" -gt 0 ] || fail "expected skipped holes with rmem 2048"
 	assert_eq "$missed" "$skipped" "bytes missed by peek = bytes skipped"
+done
+
+# Past 1024 flows on a core the engine loads every frame's index bucket
+# and flow slot with the burst and keeps the frame's hash for the lookup
+# (flow.c, flow_prefetch_burst): thousands of concurrent connections must
+# still give tcpflow's streams, on one core and on two.
+cap="$TMP/many.pcap"
+"$MKPCAP" http "$cap" --conns 6000 --concurrency 4000 --seed 5 \
+	--expect "$TMP/exmany" 2>/dev/null
+mkdir -p "$TMP/tfmany"
+tcpflow -r "$cap" -o "$TMP/tfmany" -X /dev/null 2>/dev/null
+rm -f "$TMP/tfmany/report.xml"
+diff -rq "$TMP/exmany" "$TMP/tfmany" >/dev/null ||
+	fail "many flows: generator and tcpflow disagree"
+for cores in 1 2; do
+	step "4000 concurrent connections, $cores core(s)"
+	out="$TMP/many-$cores"
+	mkdir -p "$out"
+	run_moonbox -c $cores -r "$cap" --plugin "$PLUGIN" \
+		--plugin-arg "dir=$out" --stats "$out.json"
+	compare "$TMP/tfmany" "$out" "many flows, $cores cores"
+	check_conservation "$out.json"
+	assert_eq "$(json_get "$out.json" flows_created)" 6000 "flows created"
+	assert_eq "$(json_get "$out.json" orphans)" 0 "orphans"
 done
 echo "ok"
