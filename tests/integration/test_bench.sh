@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_bench.sh - smoke test of bench/run: with --quick (shortened further:
 # 1 s per measurement, 20000 flows, the test build) it runs every
-# configuration, the memory benchmark and the flow index comparison, prints
+# configuration (io and track on the many-flows input too), the memory
+# benchmark and the flow index comparison, prints
 # every row (packet rates and cycles per packet) and writes the JSON shape
 # other tools read. No timing is asserted: only that each number exists and
 # is positive, and that each run's cycles split into its parts.
@@ -29,6 +30,8 @@ for row in track c-midstat lua-midstat lua-peek; do
 	grep -Eq "^$row +$cell +$cell\$" "$TMP/bench.out" ||
 		fail "no cycles row for $row"
 done
+grep -Eq "^many flows \(http, 3000 connections at a time\): io [0-9.]+ Mpps \([0-9]+ cycles/packet\), track [0-9.]+ Mpps \([0-9]+ cycles/packet\)$" \
+	"$TMP/bench.out" || fail "no many-flows line"
 grep -q "^memory: [0-9]* open flows" "$TMP/bench.out" || fail "no memory line"
 grep -q "^flow index, 20000 keys" "$TMP/bench.out" || fail "no flow index line"
 
@@ -48,7 +51,11 @@ for c in ("io", "track", "c-midstat", "lua-midstat", "lua-rewrite", "lua-peek"):
             # roughly; each is positive and below the total.
             for k in ("rx", "tx", "engine"):
                 assert 0 < x[k] < x["total"], (c, i, k, x)
-for r in ("track/io", "track/io (cycles)", "lua-midstat/c-midstat"):
+for c in ("io", "track"):
+    assert j["configs"][c]["inputs"]["many"] > 0, c
+    assert j["configs"][c]["cycles_per_packet"]["many"]["total"] > 0, c
+for r in ("track/io", "track/io (cycles)", "track/io (many)",
+          "lua-midstat/c-midstat"):
     assert j["ratios"][r] > 0, r
 m = j["memory"]
 assert m["flows"] == 20000, m
