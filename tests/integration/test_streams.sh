@@ -36,25 +36,33 @@ compare() {	# compare DIR_ORACLE DIR_MOONBOX what
 	[ "$(ls "$1" | wc -l)" -gt 20 ] || fail "$3: too few streams"
 }
 
+oracle() {	# oracle NAME: tcpflow's streams of $TMP/NAME.pcap in $TMP/tfNAME
+	mkdir -p "$TMP/tf$1"
+	tcpflow -r "$TMP/$1.pcap" -o "$TMP/tf$1" -X /dev/null 2>/dev/null
+	rm -f "$TMP/tf$1/report.xml"
+	# The generator's own record of the streams agrees with tcpflow.
+	diff -rq "$TMP/ex$1" "$TMP/tf$1" >/dev/null ||
+		fail "$1: generator and tcpflow disagree"
+}
+
+streams() {	# streams NAME CORES OUT: moonbox's streams of $TMP/NAME.pcap
+	mkdir -p "$3"
+	run_moonbox -c "$2" -r "$TMP/$1.pcap" --plugin "$PLUGIN" \
+		--plugin-arg "dir=$3" --stats "$3.json"
+	compare "$TMP/tf$1" "$3" "$1, $2 core(s)"
+	check_conservation "$3.json"
+}
+
 for seed in 31 32 33; do
 	cap="$TMP/f$seed.pcap"
 	"$MKPCAP" flows "$cap" --conns 80 --seed $seed --reorder 0.2 \
 		--rexmit 0.2 --overlap 0.2 --rst 0.3 --wrap --data 1:6000 \
-		--segsize 1:1460 --expect "$TMP/ex$seed" 2>/dev/null
-	mkdir -p "$TMP/tf$seed"
-	tcpflow -r "$cap" -o "$TMP/tf$seed" -X /dev/null 2>/dev/null
-	rm -f "$TMP/tf$seed/report.xml"
-	# The generator's own record of the streams agrees with tcpflow.
-	diff -rq "$TMP/ex$seed" "$TMP/tf$seed" >/dev/null ||
-		fail "seed $seed: generator and tcpflow disagree"
+		--segsize 1:1460 --expect "$TMP/exf$seed" 2>/dev/null
+	oracle f$seed
 	for cores in 1 2; do
 		step "seed $seed, $cores core(s)"
 		out="$TMP/mb$seed-$cores"
-		mkdir -p "$out"
-		run_moonbox -c $cores -r "$cap" --plugin "$PLUGIN" \
-			--plugin-arg "dir=$out" --stats "$out.json"
-		compare "$TMP/tf$seed" "$out" "seed $seed, $cores cores"
-		check_conservation "$out.json"
+		streams f$seed $cores "$out"
 		assert_eq "$(json_get "$out.json" flows_created)" \
 			"$(json_get "$out.json" flows_destroyed)" \
 			"every flow ends ($cores cores)"
@@ -65,7 +73,7 @@ for seed in 31 32 33; do
 	mkdir -p "$out"
 	run_moonbox -r "$cap" --plugin "$PLUGIN" --plugin-arg "dir=$out" \
 		--plugin-arg rmem=3000 --stats "$out.json"
-	compare "$TMP/tf$seed" "$out" "seed $seed, rmem 3000"
+	compare "$TMP/tff$seed" "$out" "seed $seed, rmem 3000"
 	[ "$(json_get "$out.json" reasm_overrun)" -gt 0 ] ||
 		fail "a 3000-byte window should have been overrun"
 	grep -q "^missed 0$" "$out/summary.0" || fail "bytes missed with rmem 3000"
@@ -127,22 +135,13 @@ done
 # and flow slot with the burst and keeps the frame's hash for the lookup
 # (flow.c, flow_prefetch_burst): thousands of concurrent connections must
 # still give tcpflow's streams, on one core and on two.
-cap="$TMP/many.pcap"
-"$MKPCAP" http "$cap" --conns 6000 --concurrency 4000 --seed 5 \
+"$MKPCAP" http "$TMP/many.pcap" --conns 6000 --concurrency 4000 --seed 5 \
 	--expect "$TMP/exmany" 2>/dev/null
-mkdir -p "$TMP/tfmany"
-tcpflow -r "$cap" -o "$TMP/tfmany" -X /dev/null 2>/dev/null
-rm -f "$TMP/tfmany/report.xml"
-diff -rq "$TMP/exmany" "$TMP/tfmany" >/dev/null ||
-	fail "many flows: generator and tcpflow disagree"
+oracle many
 for cores in 1 2; do
 	step "4000 concurrent connections, $cores core(s)"
 	out="$TMP/many-$cores"
-	mkdir -p "$out"
-	run_moonbox -c $cores -r "$cap" --plugin "$PLUGIN" \
-		--plugin-arg "dir=$out" --stats "$out.json"
-	compare "$TMP/tfmany" "$out" "many flows, $cores cores"
-	check_conservation "$out.json"
+	streams many $cores "$out"
 	assert_eq "$(json_get "$out.json" flows_created)" 6000 "flows created"
 	assert_eq "$(json_get "$out.json" orphans)" 0 "orphans"
 done
