@@ -132,16 +132,22 @@ key_hash(const struct fkey *k)
 	return rt_sym_hash_ordered(k->lo_ip, k->hi_ip, k->lo_port, k->hi_port);
 }
 
-static void
-tuple(const struct pipe_pkt *k, uint32_t *sa, uint32_t *da, uint16_t *sp,
-      uint16_t *dp)
+/* The 4-tuple of the IPv4 header at ip and the TCP header at t. */
+static inline void
+tuple_at(const uint8_t *ip, const uint8_t *t, uint32_t *sa, uint32_t *da,
+	 uint16_t *sp, uint16_t *dp)
 {
-	const uint8_t *ip = k->data + k->pr.l2_len, *t = flow_tcp_hdr(k);
-
 	memcpy(sa, ip + 12, 4);
 	memcpy(da, ip + 16, 4);
 	memcpy(sp, t, 2);
 	memcpy(dp, t + 2, 2);
+}
+
+static void
+tuple(const struct pipe_pkt *k, uint32_t *sa, uint32_t *da, uint16_t *sp,
+      uint16_t *dp)
+{
+	tuple_at(k->data + k->pr.l2_len, flow_tcp_hdr(k), sa, da, sp, dp);
 }
 
 static int
@@ -265,10 +271,7 @@ flow_prefetch_burst(struct core *c)
 		syn = (t[13] & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN;
 		if (!syn && !many)
 			continue;
-		memcpy(&sa, d + 26, 4);
-		memcpy(&da, d + 30, 4);
-		memcpy(&sp, t, 2);
-		memcpy(&dp, t + 2, 2);
+		tuple_at(d + 14, t, &sa, &da, &sp, &dp);
 		key = flow_key(sa, da, sp, dp);
 		h = key_hash(&key);
 		b = fidx_home(x, h);
