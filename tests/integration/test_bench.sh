@@ -4,7 +4,7 @@
 # configuration (io and track on the many-flows input too), the memory
 # benchmark and the flow index comparison, prints
 # every row (packet rates and cycles per packet) and writes the JSON shape
-# other tools read. No timing is asserted: only that each number exists and
+# other tools read (with each round's ratios). No timing is asserted: only that each number exists and
 # is positive, and that each run's cycles split into its parts.
 . "$(dirname "$0")/lib.sh"
 
@@ -57,6 +57,8 @@ for c in ("io", "track"):
 for r in ("track/io", "track/io (cycles)", "track/io (many)",
           "lua-midstat/c-midstat"):
     assert j["ratios"][r] > 0, r
+    # One round: its own ratio is the median.
+    assert j["ratio_rounds"][r] == [j["ratios"][r]], r
 m = j["memory"]
 assert m["flows"] == 20000, m
 assert m["bytes_per_flow"] > 0 and m["lookup_mpps_full_table"] > 0, m
