@@ -21,39 +21,21 @@ import argparse
 import json
 import os
 import random
-import struct
 import subprocess
 import sys
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(SRC, "tests", "tools"))
+import pcapfile  # noqa: E402
 
 # Offsets in an untagged Ethernet + 20-byte IPv4 frame.
 TCP_SEQ, TCP_ACK, TCP_OFF, TCP_FLAGS, TCP_WIN = 38, 42, 46, 47, 48
 
 
-def read_pcap(path):
-    with open(path, "rb") as f:
-        d = f.read()
-    recs, off = [], 24
-    while off + 16 <= len(d):
-        ts1, ts2, cl, wl = struct.unpack("<IIII", d[off:off + 16])
-        recs.append((ts1, ts2, d[off + 16:off + 16 + cl], wl))
-        off += 16 + cl
-    return d[:24], recs
-
-
-def write_pcap(path, hdr, recs):
-    with open(path, "wb") as f:
-        f.write(hdr)
-        for ts1, ts2, b, wl in recs:
-            f.write(struct.pack("<IIII", ts1, ts2, len(b), max(wl, len(b))))
-            f.write(b)
-
-
 def damage(rnd, recs):
     out = []
-    for ts1, ts2, frame, wl in recs:
+    for rh, frame in recs:
         b = bytearray(frame)
         x = rnd.random()
         if x < 0.03 and len(b) >= 54:
@@ -73,13 +55,13 @@ def damage(rnd, recs):
                 seq = (seq + rnd.randint(-5000, 5000)) & 0xffffffff
                 b[TCP_SEQ:TCP_SEQ + 4] = seq.to_bytes(4, "big")
         elif x < 0.04:
-            out.append((ts1, ts2, bytes(b), wl))      # duplicated
+            out.append((rh, bytes(b)))      # duplicated
         elif x < 0.05:
             continue                                  # dropped
         elif x < 0.06 and out:
-            out.insert(len(out) - 1, (ts1, ts2, bytes(b), wl))  # swapped
+            out.insert(len(out) - 1, (rh, bytes(b)))  # swapped
             continue
-        out.append((ts1, ts2, bytes(b), wl))
+        out.append((rh, bytes(b)))
     return out
 
 
@@ -136,9 +118,9 @@ def main():
         subprocess.run([os.path.join(a.build, "bench/mkpcap"), "flows",
                         base] + gen, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
-        hdr, recs = read_pcap(base)
+        hdr, e, recs = pcapfile.read(base)
         cap = os.path.join(a.work, "damaged%d.pcap" % seed)
-        write_pcap(cap, hdr, damage(rnd, recs))
+        pcapfile.write(cap, hdr, e, damage(rnd, recs))
         setups = [
             ("plugins", ["--plugin", os.path.join(plugins, "trace.so"),
                          "--plugin", os.path.join(plugins, "streams.so"),

@@ -21,9 +21,14 @@ Subcommands (each exits non-zero with a message when a check fails):
 
 import argparse
 import json
+import os
 import struct
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "tools"))
+import pcapfile  # noqa: E402
 
 RST, SYN, FIN, ACK = 0x04, 0x02, 0x01, 0x10
 MARK = b"moonbox-sendpkt!"
@@ -34,29 +39,10 @@ def die(msg):
 
 
 def read_pcap(path):
-    """(file header, byte order, [(record header, frame)]) of a pcap."""
-    d = open(path, "rb").read()
-    if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        e = "<"
-    elif d[:4] in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        e = ">"
-    else:
-        die("%s: not a pcap file" % path)
-    off, out = 24, []
-    while off + 16 <= len(d):
-        caplen = struct.unpack(e + "I", d[off + 8:off + 12])[0]
-        out.append((d[off:off + 16], d[off + 16:off + 16 + caplen]))
-        off += 16 + caplen
-    if off != len(d):
-        die("%s: last record cut" % path)
-    return d[:24], e, out
-
-
-def write_pcap(path, hdr, e, recs):
-    with open(path, "wb") as f:
-        f.write(hdr)
-        for rh, b in recs:
-            f.write(rh[:8] + struct.pack(e + "II", len(b), len(b)) + b)
+    try:
+        return pcapfile.read(path)
+    except pcapfile.PcapError as x:
+        die(str(x))
 
 
 def frames(path):
@@ -202,7 +188,7 @@ def cmd_expect(a):
             if not a.nocsum:
                 fix_csums(n)
         out.append((rh, bytes(n)))
-    write_pcap(a.exp, hdr, e, out)
+    pcapfile.write(a.exp, hdr, e, out)
     print("selected %d changed %d dropped %d" % (nsel, nchanged, ndrop))
 
 
@@ -345,8 +331,8 @@ def cmd_wires(a):
         from_s = c is not None and c[1] == sender
         sw.append((rh, bi if from_s else bo))
         rw.append((rh, bo if from_s else bi))
-    write_pcap(a.swire, hdr, e, sw)
-    write_pcap(a.rwire, hdr, e, rw)
+    pcapfile.write(a.swire, hdr, e, sw)
+    pcapfile.write(a.rwire, hdr, e, rw)
 
 
 def tshark(*args):
