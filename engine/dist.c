@@ -207,8 +207,7 @@ dist_main(void *arg)
 
 				if (eof[p])
 					continue;
-				n = rte_eth_rx_burst(g_rt.ports[p].id, 0, pkts,
-						     RT_BURST);
+				n = rt_rx_burst((uint16_t)p, 0, pkts, RT_BURST);
 				for (i = 0; i < n; i++) {
 					struct parsed pr;
 					int w = worker_of(pkts[i], &pr);
@@ -222,14 +221,9 @@ dist_main(void *arg)
 							   &now_ms, st);
 				}
 				moved += n;
-				if (n == 0 && g_rt.ports[p].offline) {
-					struct rte_eth_stats es;
-
-					rte_eth_stats_get(g_rt.ports[p].id, &es);
-					if (es.rx_nombuf == last_nombuf[p])
-						eof[p] = 1;
-					last_nombuf[p] = es.rx_nombuf;
-				}
+				if (n == 0 && g_rt.ports[p].offline)
+					eof[p] = (uint8_t)rt_rx_ended((uint16_t)p,
+							&last_nombuf[p]);
 				if (!eof[p])
 					all_eof = 0;
 				flush_to_workers(bufs, st);

@@ -110,20 +110,12 @@ clock_from_packet(struct core *c, struct rte_mbuf *m)
 static int
 src_at_eof(struct core_src *s)
 {
-	struct rte_eth_stats es;
-
 	if (s->ring != NULL)
 		return __atomic_load_n(&g_rt.dist_input_done, __ATOMIC_ACQUIRE)
 		       && rte_ring_empty(s->ring);
 	if (!g_rt.ports[s->port].offline)
 		return 0;
-	if (rte_eth_stats_get(g_rt.ports[s->port].id, &es) != 0)
-		return 1;
-	if (es.rx_nombuf != s->last_nombuf) {
-		s->last_nombuf = es.rx_nombuf;
-		return 0;
-	}
-	return 1;
+	return rt_rx_ended(s->port, &s->last_nombuf);
 }
 
 /* Read one burst; returns the number of packets, 0 if none. */
@@ -144,8 +136,7 @@ poll_sources(struct core *c)
 			n = (uint16_t)rte_ring_dequeue_burst(s->ring,
 				(void **)p->burst, RT_BURST, NULL);
 		} else {
-			n = rte_eth_rx_burst(g_rt.ports[s->port].id, s->queue,
-					     p->burst, RT_BURST);
+			n = rt_rx_burst(s->port, s->queue, p->burst, RT_BURST);
 			for (uint16_t i = 0; i < n; i++)
 				p->burst[i]->port = s->port;
 		}

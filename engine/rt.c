@@ -26,6 +26,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_mbuf_pool_ops.h>
 
+#include "capfile.h"
 #include "core.h"
 #include "ipfrag.h"
 #include "rt.h"
@@ -547,6 +548,19 @@ rt_start(int nb_cores)
 					       NULL);
 	i = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
 	g_rt.ts_flag = i >= 0 ? 1ULL << i : 0;
+	/* -r's port (added first) takes its frames from the mapped file,
+	 * when libpcap is not needed to read it. */
+	if (g_rt.opts.read_file != NULL) {
+		g_rt.ports[0].cap = capfile_open(g_rt.opts.read_file);
+		if (g_rt.opts.verbose)
+			fprintf(stderr, "moonbox: %s: read %s\n",
+				g_rt.opts.read_file, g_rt.ports[0].cap != NULL ?
+				"from its mapping" : "by libpcap");
+		if (g_rt.ports[0].cap != NULL && g_rt.ts_off < 0 &&
+		    rte_mbuf_dyn_rx_timestamp_register(&g_rt.ts_off,
+						       &g_rt.ts_flag) != 0)
+			g_rt.ts_off = -1;
+	}
 	if (g_rt.use_dist) {
 		for (i = 0; i < nb_cores; i++) {
 			char name[32];
@@ -620,6 +634,42 @@ rt_wait(void)
 		rte_eal_wait_lcore(g_rt.dist_lcore);
 }
 
+uint16_t
+rt_rx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n)
+{
+	const struct rt_port *pt = &g_rt.ports[p];
+
+	if (pt->cap != NULL)
+		return capfile_rx(pt->cap, g_rt.pool, g_rt.ts_off, g_rt.ts_flag,
+				  b, n);
+	return rte_eth_rx_burst(pt->id, q, b, n);
+}
+
+int
+rt_rx_ended(uint16_t p, uint64_t *last_nombuf)
+{
+	const struct rt_port *pt = &g_rt.ports[p];
+	struct rte_eth_stats es;
+	uint64_t nombuf;
+
+	if (pt->cap != NULL) {
+		if (capfile_eof(pt->cap))
+			return 1;
+		nombuf = capfile_nombuf(pt->cap);
+	} else {
+		/* net_pcap returns nothing both at the end of its file and
+		 * when the pool is empty; only the latter counts rx_nombuf. */
+		if (rte_eth_stats_get(pt->id, &es) != 0)
+			return 1;
+		nombuf = es.rx_nombuf;
+	}
+	if (nombuf != *last_nombuf) {
+		*last_nombuf = nombuf;
+		return 0;
+	}
+	return pt->cap == NULL;
+}
+
 void
 rt_totals(struct stats *total, uint64_t *rx_nombuf, uint64_t *flows_active)
 {
@@ -640,6 +690,8 @@ rt_totals(struct stats *total, uint64_t *rx_nombuf, uint64_t *flows_active)
 
 		if (rte_eth_stats_get(g_rt.ports[i].id, &es) == 0)
 			*rx_nombuf += es.rx_nombuf;
+		if (g_rt.ports[i].cap != NULL)
+			*rx_nombuf += capfile_nombuf(g_rt.ports[i].cap);
 	}
 	*flows_active = total->flows_created - total->flows_destroyed;
 }
@@ -686,6 +738,7 @@ rt_cleanup(void)
 		}
 	}
 	for (i = 0; i < g_rt.nb_ports; i++) {
+		capfile_close(g_rt.ports[i].cap);
 		if (!g_rt.ports[i].probed)
 			continue;
 		if (g_rt.started)

@@ -28,6 +28,7 @@
 #define RT_TXD		1024
 
 struct core;
+struct capfile;
 
 /* Flow engine settings, from the options, a mos.conf or mtcp_setconf(). */
 struct engcfg {
@@ -47,6 +48,7 @@ struct rt_port {
 	uint8_t has_tx;		/* transmits somewhere */
 	uint8_t probed;		/* DPDK created it (p->id is valid) */
 	uint16_t nb_q;		/* rx/tx queues configured */
+	struct capfile *cap;	/* -r: the frames come from here (capfile.h) */
 	char name[128];		/* vdev name or PCI address */
 	char spec[1024];		/* as given by the user */
 };
@@ -114,6 +116,16 @@ rt_request_stop(void);
 /* Wait until all created cores have finished. */
 void
 rt_wait(void);
+
+/* Read a burst from port index p, queue q (the -r file's frames come
+ * from capfile.c, not from the port's driver). */
+uint16_t
+rt_rx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n);
+
+/* After an empty read of an offline port: 1 if its input is over, 0 if it
+ * only lacked buffers (*last_nombuf: the count seen at the last call). */
+int
+rt_rx_ended(uint16_t p, uint64_t *last_nombuf);
 
 /* Sum the counters of all cores and the distributor. */
 void

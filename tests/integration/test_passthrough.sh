@@ -2,9 +2,11 @@
 # test_passthrough.sh - moonbox with an empty policy is a wire: every frame
 # of a capture comes out unchanged (malformed ones included), the counters
 # account for each frame, and --drop-malformed, --passive and -c 2 change
-# exactly what they should. Also the exit status and message of the common
-# user errors. The expected outputs never come from moonbox itself: they
-# are the inputs, or mkpcap's --valid-only twin of the hostile capture.
+# exactly what they should; -r's own reader gives the engine what libpcap
+# gives it. Also the exit status and message of the common user errors.
+# The expected outputs never come from moonbox itself: they are the
+# inputs, mkpcap's --valid-only twin of the hostile capture, or what
+# libpcap (net_pcap's rx_pcap) reads.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
@@ -127,6 +129,50 @@ for i, c in enumerate(s["cores"]):
         sys.exit("core %d: %.4f s counted in a run of %.4f s" %
                  (i, (b + i_) / hz, wall))
 ' s6.json || fail "--cycles counters of s6.json"
+
+step "-r reads the file itself: what libpcap reads, in every layout"
+# moonbox reads a classic pcap file from its mapping (engine/capfile.c); a
+# --port net_pcap0,rx_pcap=FILE reads it through libpcap. Both must give
+# the engine the same frames at the same times: the same output, the same
+# events (with idle timeouts, which come from the time stamps) and the
+# same counters. The variants: both byte orders, nanoseconds, a jumbo
+# frame (a chain of buffers), records cut by the snapshot length, records
+# longer than the header's snapshot length, a last record cut short, and
+# pcapng (which libpcap reads for both).
+"$PY" "$(dirname "$0")/capfile_variants.py" flows.pcap 9000 "$TMP"
+editcap -F pcapng le_us.pcap ng.pcap
+for v in le_us be_ns trunc oversnap cut ng; do
+	for how in map pcap; do
+		if [ $how = map ]; then
+			src=(-r $v.pcap -w $v-$how.pcap)
+		else
+			src=(--port "net_pcap0,rx_pcap=$v.pcap,tx_pcap=$v-$how.pcap")
+		fi
+		rc=$(run_status r7$v$how run_moonbox -v --timeout 1 "${src[@]}" \
+			--stats $v-$how.json --plugin "$MB_PLUGINS/trace.so" \
+			--plugin-arg out="$TMP/$v-$how.trace")
+		assert_eq "$rc" 0 "$v $how: exit status (stderr: $(cat r7$v$how.err))"
+	done
+	want="from its mapping"
+	[ $v = ng ] && want="by libpcap"
+	grep -qF "$v.pcap: read $want" r7${v}map.err ||
+		fail "$v: -r did not read $want: $(grep read r7${v}map.err)"
+	"$PCAPCMP" $v-pcap.pcap $v-map.pcap || fail "$v: outputs differ"
+	cmp -s $v-pcap.trace.0 $v-map.trace.0 || fail "$v: events differ"
+	grep -q TIMEOUT $v-map.trace.0 || fail "$v: no idle timeout"
+	"$PY" - $v-pcap.json $v-map.json <<'PY' || fail "$v: counters differ"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+d = [k for k in a if k not in ("run_seconds", "tsc_hz", "cores")
+     and a[k] != b[k]]
+assert not d, [(k, a[k], b[k]) for k in d]
+PY
+done
+# The frames, by tshark: all of le_us.pcap's, the jumbo one whole.
+assert_eq "$(pcap_count le_us-map.pcap)" "$((nflows + 1))" "le_us: frames out"
+assert_eq "$(pcap_count cut-map.pcap)" "$nflows" "cut: frames out"
+tshark -r le_us-map.pcap -T fields -e frame.len 2>/dev/null | tail -1 |
+	grep -qx 9000 || fail "le_us: the jumbo frame did not come out whole"
 
 step "user errors"
 rc=$(run_status e1 run_moonbox -r "$TMP/missing.pcap" empty.lua)

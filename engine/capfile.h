@@ -1,0 +1,46 @@
+/*
+ * capfile.h - the offline input (-r FILE) read straight from the file.
+ *
+ * A classic pcap file of Ethernet frames is mapped into memory and cut
+ * into packet buffers here, as net_pcap would hand them over (data,
+ * lengths, the receive time stamp field, a chain for a frame longer than
+ * one buffer), without libpcap's two buffered reads and copies per frame.
+ * The -r port stays a net_pcap port (it writes -w); only its reception
+ * comes from here. Other files (pcapng, other link types, pipes) are left
+ * to libpcap.
+ */
+#ifndef MB_CAPFILE_H
+#define MB_CAPFILE_H
+
+#include <stdint.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_mempool.h>
+
+struct capfile;
+
+/* The file mapped, or NULL if it is not a classic pcap file of Ethernet
+ * frames in a regular file (then libpcap reads it). */
+struct capfile *
+capfile_open(const char *path);
+
+/* Up to n frames in buffers from mp, with the time stamp in the field at
+ * ts_off (if >= 0) and ts_flag set: 0 at the end of the file, or when mp
+ * is out of buffers (counted, see capfile_nombuf). */
+uint16_t
+capfile_rx(struct capfile *cf, struct rte_mempool *mp, int ts_off,
+	   uint64_t ts_flag, struct rte_mbuf **out, uint16_t n);
+
+/* 1 once every frame was handed over (or the file's last record is cut or
+ * invalid, where libpcap would stop with an error). */
+int
+capfile_eof(const struct capfile *cf);
+
+/* Times a frame waited for a free buffer. */
+uint64_t
+capfile_nombuf(const struct capfile *cf);
+
+void
+capfile_close(struct capfile *cf);
+
+#endif /* MB_CAPFILE_H */

@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""capfile_variants.py - the same frames in the pcap layouts moonbox -r must
+read as libpcap does (for test_passthrough.sh).
+
+Usage: capfile_variants.py IN.pcap JUMBO_BYTES OUTDIR
+Writes into OUTDIR, from IN's frames with their times spread 50 ms apart
+(so that a 1 s idle timeout fires between bursts):
+  le_us.pcap   little-endian, microseconds, one JUMBO_BYTES frame added
+  be_ns.pcap   big-endian, nanoseconds (sub-microsecond digits set)
+  trunc.pcap   snapshot length 60: records cut to 60 bytes, wire length kept
+  oversnap.pcap  header snapshot length 100, records longer than that
+  cut.pcap     le_us.pcap with its last record cut short
+"""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "tools"))
+import pcapfile  # noqa: E402
+
+
+def write(path, e, nsec, snaplen, recs):
+    """recs: (seconds, fraction, frame, wire length)."""
+    magic = 0xa1b23c4d if nsec else 0xa1b2c3d4
+    with open(path, "wb") as f:
+        f.write(struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen, 1))
+        for sec, frac, b, wl in recs:
+            f.write(struct.pack(e + "IIII", sec, frac, len(b), wl))
+            f.write(b)
+
+
+def main():
+    src, jumbo, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    frames = pcapfile.frames(src)
+    # A frame larger than a packet buffer (a chain): Ethernet, IPv4, TCP
+    # headers of the first frame, then filler.
+    big = bytearray(frames[0][:54]) + bytes(range(256)) * (jumbo // 256 + 1)
+    big = bytes(big[:jumbo])
+    us = [(1000 + i // 20, (i % 20) * 50000) for i in range(len(frames) + 1)]
+    le = [(s, u, b, len(b)) for (s, u), b in zip(us, frames + [big])]
+    write(os.path.join(out, "le_us.pcap"), "<", False, 65535, le)
+    write(os.path.join(out, "be_ns.pcap"), ">", True, 65535,
+          [(s, u * 1000 + 789, b, w) for s, u, b, w in le])
+    write(os.path.join(out, "trunc.pcap"), "<", False, 60,
+          [(s, u, b[:60], w) for s, u, b, w in le])
+    write(os.path.join(out, "oversnap.pcap"), "<", False, 100, le)
+    with open(os.path.join(out, "le_us.pcap"), "rb") as f:
+        d = f.read()
+    with open(os.path.join(out, "cut.pcap"), "wb") as f:
+        f.write(d[:len(d) - len(big) // 2])
+
+
+if __name__ == "__main__":
+    main()
