@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # test_bench.sh - smoke test of bench/run: with --quick (shortened further:
 # 1 s per measurement, 20000 flows, the test build) it runs every
-# configuration (io and track on the many-flows input too), the memory
-# benchmark and the flow index comparison, prints
-# every row (packet rates and cycles per packet) and writes the JSON shape
-# other tools read (with each round's ratios). No timing is asserted: only that each number exists and
-# is positive, and that each run's cycles split into its parts.
+# configuration (io and track on the many-flows input too, the midstats on
+# one pass over a capture file), the memory benchmark and the flow index
+# comparison, prints every row (packet rates and cycles per packet) and
+# writes the JSON shape other tools read (with each round's ratios). No
+# timing is asserted: only that each number exists and is positive, and
+# that each run's cycles split into their parts.
 . "$(dirname "$0")/lib.sh"
 
 step "bench/run --quick on the test build"
@@ -32,6 +33,8 @@ for row in track c-midstat lua-midstat lua-peek; do
 done
 grep -Eq "^many flows \(http, 3000 connections at a time\): io [0-9.]+ Mpps \([0-9]+ cycles/packet\), track [0-9.]+ Mpps \([0-9]+ cycles/packet\)$" \
 	"$TMP/bench.out" || fail "no many-flows line"
+grep -Eq "^offline, one pass over a capture file of 20000 short connections \(mOS's C midstat: about 2.5 Mpps\): c-midstat [0-9.]+ Mpps, lua-midstat [0-9.]+ Mpps$" \
+	"$TMP/bench.out" || fail "no offline line"
 grep -q "^memory: [0-9]* open flows" "$TMP/bench.out" || fail "no memory line"
 grep -q "^flow index, 20000 keys" "$TMP/bench.out" || fail "no flow index line"
 
@@ -54,8 +57,10 @@ for c in ("io", "track", "c-midstat", "lua-midstat", "lua-rewrite", "lua-peek"):
 for c in ("io", "track"):
     assert j["configs"][c]["inputs"]["many"] > 0, c
     assert j["configs"][c]["cycles_per_packet"]["many"]["total"] > 0, c
+for c in ("c-midstat", "lua-midstat"):
+    assert j["configs"][c]["inputs"]["offline"] > 0, c
 for r in ("track/io", "track/io (cycles)", "track/io (many)",
-          "lua-midstat/c-midstat"):
+          "lua-midstat/c-midstat", "lua-midstat/c-midstat (offline)"):
     assert j["ratios"][r] > 0, r
     # One round: its own ratio is the median.
     assert j["ratio_rounds"][r] == [j["ratios"][r]], r
