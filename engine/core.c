@@ -333,8 +333,14 @@ void
 core_tx(struct core *c, uint16_t port, struct rte_mbuf *m)
 {
 	if (g_rt.opts.passive) {
+		/* One free per packet was some 60 instructions, a tenth of
+		 * an offline run's engine time. */
 		c->st.dropped_passive++;
-		rte_pktmbuf_free(m);
+		c->dropped.m[c->dropped.n++] = m;
+		if (c->dropped.n == RTE_DIM(c->dropped.m)) {
+			rte_pktmbuf_free_bulk(c->dropped.m, c->dropped.n);
+			c->dropped.n = 0;
+		}
 		return;
 	}
 	c->st.tx_packets++;
@@ -359,6 +365,10 @@ core_tx_flush(struct core *c)
 {
 	int p;
 
+	if (c->dropped.n != 0) {
+		rte_pktmbuf_free_bulk(c->dropped.m, c->dropped.n);
+		c->dropped.n = 0;
+	}
 	if (c->to_dist != NULL) {
 		if (c->sink[0].n != 0)
 			flush_dist(c);

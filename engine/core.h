@@ -77,6 +77,7 @@ struct core {
 	uint16_t txq;			/* tx queue of this core on each port */
 	struct rte_ring *to_dist;	/* distributor mode: output ring */
 	struct core_sink sink[RT_MAX_PORTS];
+	struct core_sink dropped;	/* --passive: freed a burst at a time */
 
 	/* packet pipeline (pipe.c) */
 	struct pipe pipe;
