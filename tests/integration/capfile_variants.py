@@ -10,6 +10,11 @@ Writes into OUTDIR, from IN's frames with their times spread 50 ms apart
   trunc.pcap   snapshot length 60: records cut to 60 bytes, wire length kept
   oversnap.pcap  header snapshot length 100, records longer than that
   cut.pcap     le_us.pcap with its last record cut short
+  bogus.pcap   le_us.pcap, record 100 claiming 300 000 bytes (more than
+               libpcap takes: the input ends there)
+  bogus2.pcap  le_us.pcap, record 100 claiming 70 000 bytes (over the
+               snapshot length: cut to it, and the next "record" is
+               whatever follows)
 """
 import os
 import struct
@@ -49,6 +54,12 @@ def main():
         d = f.read()
     with open(os.path.join(out, "cut.pcap"), "wb") as f:
         f.write(d[:len(d) - len(big) // 2])
+    off = 24
+    for _, _, b, _ in le[:100]:
+        off += 16 + len(b)
+    for name, caplen in (("bogus", 300000), ("bogus2", 70000)):
+        with open(os.path.join(out, name + ".pcap"), "wb") as f:
+            f.write(d[:off + 8] + struct.pack("<I", caplen) + d[off + 12:])
 
 
 if __name__ == "__main__":

@@ -137,11 +137,11 @@ step "-r reads the file itself: what libpcap reads, in every layout"
 # events (with idle timeouts, which come from the time stamps) and the
 # same counters. The variants: both byte orders, nanoseconds, a jumbo
 # frame (a chain of buffers), records cut by the snapshot length, records
-# longer than the header's snapshot length, a last record cut short, and
-# pcapng (which libpcap reads for both).
+# longer than the header's snapshot length, a last record cut short, two
+# records with hostile lengths, and pcapng (which libpcap reads for both).
 "$PY" "$(dirname "$0")/capfile_variants.py" flows.pcap 9000 "$TMP"
 editcap -F pcapng le_us.pcap ng.pcap
-for v in le_us be_ns trunc oversnap cut ng; do
+for v in le_us be_ns trunc oversnap cut bogus bogus2 ng; do
 	for how in map pcap; do
 		if [ $how = map ]; then
 			src=(-r $v.pcap -w $v-$how.pcap)
@@ -171,6 +171,7 @@ done
 # The frames, by tshark: all of le_us.pcap's, the jumbo one whole.
 assert_eq "$(pcap_count le_us-map.pcap)" "$((nflows + 1))" "le_us: frames out"
 assert_eq "$(pcap_count cut-map.pcap)" "$nflows" "cut: frames out"
+assert_eq "$(pcap_count bogus-map.pcap)" 100 "bogus: frames out"
 tshark -r le_us-map.pcap -T fields -e frame.len 2>/dev/null | tail -1 |
 	grep -qx 9000 || fail "le_us: the jumbo frame did not come out whole"
 
