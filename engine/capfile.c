@@ -27,10 +27,16 @@
 #define PCAP_MAX_SNAP	262144u	/* libpcap's limit for Ethernet */
 #define LINKTYPE_ETHERNET	1
 
+/* Pages of the file handed over leave the mapping every 4 MiB: mapped,
+ * they count in the process's resident memory (the 1 M flow memory
+ * benchmark read 400 MiB more with them). */
+#define CAPFILE_RELEASE	(4u << 20)
+
 struct capfile {
 	const uint8_t *map;
 	size_t len;
 	size_t off;		/* next record */
+	size_t released;	/* the mapping before this is gone */
 	uint32_t snaplen;
 	uint8_t swap;		/* the file's byte order is not ours */
 	uint8_t nsec;		/* time stamps in nanoseconds */
@@ -195,6 +201,13 @@ capfile_rx(struct capfile *cf, struct rte_mempool *mp, int ts_off,
 	/* The buffers not filled go back. */
 	if (got < n)
 		rte_pktmbuf_free_bulk(out + got, n - got);
+	if (cf->off - cf->released >= CAPFILE_RELEASE) {
+		size_t upto = cf->off & ~(size_t)(getpagesize() - 1);
+
+		madvise((uint8_t *)(uintptr_t)cf->map + cf->released,
+			upto - cf->released, MADV_DONTNEED);
+		cf->released = upto;
+	}
 	return got;
 }
 
