@@ -12,7 +12,6 @@
  * bytes, and one beyond libpcap's largest (256 KiB) or cut by the end of
  * the file ends the input.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
