@@ -175,6 +175,20 @@ frag_route(struct core *c, struct rte_mbuf *d)
 	return NULL;
 }
 
+/* Whether a chain's buffers hold its whole length. */
+static int
+chain_whole(const struct rte_mbuf *m)
+{
+	uint32_t len = 0;
+	uint16_t n = 0;
+
+	for (const struct rte_mbuf *s = m; s != NULL; s = s->next) {
+		len += s->data_len;
+		n++;
+	}
+	return len == m->pkt_len && n == m->nb_segs;
+}
+
 static void
 classify(struct core *c, struct rte_mbuf *m)
 {
@@ -190,6 +204,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->len_changed = 0;
 	k->modified = 0;
 	k->hashed = 0;
+	k->bad_chain = 0;
 	k->pktno++;
 	k->off = 0;
 	k->where = W_RAW;
@@ -216,8 +231,20 @@ classify(struct core *c, struct rte_mbuf *m)
 	 * frame) takes the place of its copy in a big buffer; one too long
 	 * even for that is forwarded untouched, unanalysed. */
 	if (m->nb_segs != 1) {
-		struct rte_mbuf *lin = core_linearize(c, m);
+		struct rte_mbuf *lin;
 
+		/* net_pcap's reader hands a record over 64 KiB over in buffers
+		 * holding 16 bits of its length: reading it (its transmit
+		 * does) runs off the chain. */
+		if (!chain_whole(m)) {
+			k->data = NULL;
+			k->pr.kind = PK_NON_IP;
+			k->bad_chain = 1;
+			st->unanalysed++;
+			st->non_tcp++;
+			return;
+		}
+		lin = core_linearize(c, m);
 		if (lin == NULL) {
 			k->data = NULL;
 			k->pr.kind = PK_NON_IP;
@@ -266,7 +293,10 @@ verdict(struct core *c)
 		rte_pktmbuf_free(m);	/* its fragments went out already */
 		return;
 	}
-	if (k->pr.kind == PK_MALFORMED && g_rt.opts.drop_malformed) {
+	if (k->bad_chain) {
+		c->st.dropped_bad_chain++;
+		rte_pktmbuf_free(m);
+	} else if (k->pr.kind == PK_MALFORMED && g_rt.opts.drop_malformed) {
 		c->st.dropped_malformed++;
 		rte_pktmbuf_free(m);
 	} else if (k->err_drop) {

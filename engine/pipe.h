@@ -59,6 +59,7 @@ struct pipe_pkt {
 	uint8_t drop;		/* verdict: 0 forward, 1 drop (by policy) */
 	uint8_t err_drop;	/* dropped after a script error */
 	uint8_t valid;		/* a packet is held (getlastpkt works) */
+	uint8_t bad_chain;	/* its buffers hold less than its length */
 
 	/* TCP packets */
 	struct seg g;		/* as the state machines see it */

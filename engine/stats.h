@@ -22,7 +22,8 @@
 	X(dropped_tx_full)	/* output queue full */ \
 	X(dropped_passive)	/* --passive: nothing is transmitted */ \
 	X(dropped_script_error)	/* --on-error=drop after a script error */ \
-	X(dropped_ring_full)	/* distributor ring to a worker full */
+	X(dropped_ring_full)	/* distributor ring to a worker full */ \
+	X(dropped_bad_chain)	/* buffers holding less than their length */
 
 /* Classifications and engine events. */
 #define STATS_OTHERS(X) \

@@ -15,6 +15,8 @@ Writes into OUTDIR, from IN's frames with their times spread 50 ms apart
   bogus2.pcap  le_us.pcap, record 100 claiming 70 000 bytes (over the
                snapshot length: cut to it, and the next "record" is
                whatever follows)
+  huge.pcap    a 70 000 byte frame (libpcap takes up to 256 KiB; net_pcap's
+               own reader keeps 16 bits of its length), then a small one
 """
 import os
 import struct
@@ -57,6 +59,9 @@ def main():
     off = 24
     for _, _, b, _ in le[:100]:
         off += 16 + len(b)
+    huge = frames[0][:54] + bytes(70000 - 54)
+    write(os.path.join(out, "huge.pcap"), "<", False, 262144,
+          [(1000, 0, huge, len(huge)), (1000, 10, frames[1], len(frames[1]))])
     for name, caplen in (("bogus", 300000), ("bogus2", 70000)):
         with open(os.path.join(out, name + ".pcap"), "wb") as f:
             f.write(d[:off + 8] + struct.pack("<I", caplen) + d[off + 12:])
