@@ -168,7 +168,8 @@ d = [k for k in a if k not in ("run_seconds", "tsc_hz", "cores")
 assert not d, [(k, a[k], b[k]) for k in d]
 PY
 done
-# The frames, by tshark: all of le_us.pcap's, the jumbo one whole.
+# All of le_us.pcap's frames came out, up to a cut or hostile record, and
+# (by tshark) the jumbo one whole.
 assert_eq "$(pcap_count le_us-map.pcap)" "$((nflows + 1))" "le_us: frames out"
 assert_eq "$(pcap_count cut-map.pcap)" "$nflows" "cut: frames out"
 assert_eq "$(pcap_count bogus-map.pcap)" 100 "bogus: frames out"
