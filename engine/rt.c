@@ -650,24 +650,18 @@ rt_rx_ended(uint16_t p, uint64_t *last_nombuf)
 {
 	const struct rt_port *pt = &g_rt.ports[p];
 	struct rte_eth_stats es;
-	uint64_t nombuf;
 
-	if (pt->cap != NULL) {
-		if (capfile_eof(pt->cap))
-			return 1;
-		nombuf = capfile_nombuf(pt->cap);
-	} else {
-		/* net_pcap returns nothing both at the end of its file and
-		 * when the pool is empty; only the latter counts rx_nombuf. */
-		if (rte_eth_stats_get(pt->id, &es) != 0)
-			return 1;
-		nombuf = es.rx_nombuf;
-	}
-	if (nombuf != *last_nombuf) {
-		*last_nombuf = nombuf;
+	if (pt->cap != NULL)
+		return capfile_eof(pt->cap);
+	/* net_pcap returns nothing both at the end of its file and when the
+	 * pool is empty; only the latter counts rx_nombuf. */
+	if (rte_eth_stats_get(pt->id, &es) != 0)
+		return 1;
+	if (es.rx_nombuf != *last_nombuf) {
+		*last_nombuf = es.rx_nombuf;
 		return 0;
 	}
-	return pt->cap == NULL;
+	return 1;
 }
 
 void

@@ -123,7 +123,8 @@ uint16_t
 rt_rx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n);
 
 /* After an empty read of an offline port: 1 if its input is over, 0 if it
- * only lacked buffers (*last_nombuf: the count seen at the last call). */
+ * only lacked buffers (*last_nombuf: the driver's count of those at the
+ * last call; the -r file's reader knows its end itself). */
 int
 rt_rx_ended(uint16_t p, uint64_t *last_nombuf);
 
