@@ -231,23 +231,16 @@ classify(struct core *c, struct rte_mbuf *m)
 	 * frame) takes the place of its copy in a big buffer; one too long
 	 * even for that is forwarded untouched, unanalysed. */
 	if (m->nb_segs != 1) {
-		struct rte_mbuf *lin;
-
 		/* net_pcap's reader hands a record over 64 KiB over in buffers
-		 * holding 16 bits of its length: reading it (its transmit
-		 * does) runs off the chain. */
-		if (!chain_whole(m)) {
-			k->data = NULL;
-			k->pr.kind = PK_NON_IP;
-			k->bad_chain = 1;
-			st->unanalysed++;
-			st->non_tcp++;
-			return;
-		}
-		lin = core_linearize(c, m);
+		 * holding 16 bits of its length: reading it (linearizing,
+		 * transmitting) runs off the chain; verdict() drops it. */
+		int whole = chain_whole(m);
+		struct rte_mbuf *lin = whole ? core_linearize(c, m) : NULL;
+
 		if (lin == NULL) {
 			k->data = NULL;
 			k->pr.kind = PK_NON_IP;
+			k->bad_chain = (uint8_t)!whole;
 			st->unanalysed++;
 			st->non_tcp++;
 			return;
