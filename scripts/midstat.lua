@@ -12,7 +12,8 @@ It takes no arguments.
 How it works: reassembly is off (MOS_CLIBUF = MOS_SVRBUF = 0 on the
 listener: only states are tracked). MOS_ON_CONN_START at MOS_HK_SND adds a
 row (once per flow, at its first SYN), MOS_ON_TCP_STATE_CHANGE at both
-hooks refreshes the row's two states, MOS_ON_TIMEOUT marks a flow that the
+hooks stores the state of the side that changed (as mOS's midstat does:
+one getsockopt per change), MOS_ON_TIMEOUT marks a flow that the
 idle timeout ends, and MOS_ON_CONN_END (raised once per side) removes the
 row. Rows live in arrays indexed by the flow's socket, linked in creation
 order, so tracking a flow allocates nothing.
@@ -54,6 +55,8 @@ end
 
 local CORE = mos.core
 local TCP_CLOSED, TCP_TIME_WAIT = mos.TCP_CLOSED, mos.TCP_TIME_WAIT
+local SIDE_CLI = mos.MOS_SIDE_CLI
+local STATE_CLI, STATE_SVR = mos.MOS_TCP_STATE_CLI, mos.MOS_TCP_STATE_SVR
 local TICK_US = 1000000
 
 -- Per flow, indexed by its socket: addresses (IPv4 as the uint32 read from
@@ -193,8 +196,16 @@ local function on_start(m, s)
     seen = seen + 1
 end
 
-local function on_state(m, s)
-    if flag[s] == ACTIVE then refresh(m, s) end
+-- Raised at the hook of the side whose state changed.
+local function on_state(m, s, side)
+    if flag[s] ~= ACTIVE then return end
+    if side == SIDE_CLI then
+        local v = getstate(m, s, STATE_CLI)
+        if v ~= nil then cstate[s] = v end
+    else
+        local v = getstate(m, s, STATE_SVR)
+        if v ~= nil then sstate[s] = v end
+    end
 end
 
 local function on_timeout(m, s)

@@ -11,7 +11,8 @@
  *
  * How it works: reassembly is switched off (MOS_CLIBUF/MOS_SVRBUF = 0);
  * MOS_ON_CONN_START at MOS_HK_SND adds a row, MOS_ON_TCP_STATE_CHANGE at
- * both hooks updates its states, MOS_ON_CONN_END removes it. Every core
+ * both hooks stores the state of the side that changed (one getsockopt per
+ * change, as mOS's midstat), MOS_ON_CONN_END removes it. Every core
  * keeps its own list and prints its own table from its own one-second
  * timer, so no core ever reads another core's list while it changes.
  *
@@ -282,17 +283,23 @@ midstat_on_start(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 	mtcp_set_uctx(m, sock, c);
 }
 
+/* Raised at the hook of the side whose state changed. */
 static void
 midstat_on_state(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 {
 	struct midstat_conn *c = mtcp_get_uctx(m, sock);
+	socklen_t len = sizeof(int);
+	int v;
 
-	UNUSED(side);
 	UNUSED(ev);
 	UNUSED(arg);
 
-	if (c != NULL)
-		midstat_refresh(m, sock, c);
+	if (c == NULL || (side != MOS_SIDE_CLI && side != MOS_SIDE_SVR))
+		return;
+	if (mtcp_getsockopt(m, sock, SOL_MONSOCKET, side == MOS_SIDE_CLI ?
+			    MOS_TCP_STATE_CLI : MOS_TCP_STATE_SVR, &v,
+			    &len) == 0)
+		c->state[side] = v;
 }
 
 static void
