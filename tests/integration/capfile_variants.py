@@ -17,6 +17,9 @@ Writes into OUTDIR, from IN's frames with their times spread 50 ms apart
                whatever follows)
   huge.pcap    a 70 000 byte frame (libpcap takes up to 256 KiB; net_pcap's
                own reader keeps 16 bits of its length), then a small one
+  fraghuge.pcap  huge.pcap with the big frame's IPv4 header marking a TCP
+               fragment (more fragments follow), which the distributor of
+               -c 2 or more must keep out of IPv4 reassembly
 """
 import os
 import struct
@@ -35,6 +38,13 @@ def write(path, e, nsec, snaplen, recs):
         for sec, frac, b, wl in recs:
             f.write(struct.pack(e + "IIII", sec, frac, len(b), wl))
             f.write(b)
+
+
+def ip_checksum(h):
+    s = sum(struct.unpack("!%dH" % (len(h) // 2), h))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
 
 
 def main():
@@ -62,6 +72,13 @@ def main():
     huge = frames[0][:54] + bytes(70000 - 54)
     write(os.path.join(out, "huge.pcap"), "<", False, 262144,
           [(1000, 0, huge, len(huge)), (1000, 10, frames[1], len(frames[1]))])
+    frag = bytearray(huge)
+    frag[20] |= 0x20                        # IPv4 MF
+    frag[24:26] = b"\0\0"
+    frag[24:26] = struct.pack("!H", ip_checksum(bytes(frag[14:34])))
+    write(os.path.join(out, "fraghuge.pcap"), "<", False, 262144,
+          [(1000, 0, bytes(frag), len(frag)),
+           (1000, 10, frames[1], len(frames[1]))])
     for name, caplen in (("bogus", 300000), ("bogus2", 70000)):
         with open(os.path.join(out, name + ".pcap"), "wb") as f:
             f.write(d[:off + 8] + struct.pack("<I", caplen) + d[off + 12:])

@@ -193,6 +193,16 @@ assert_eq "$rc" 0 "huge --port: exit status (stderr: $(cat r9.err))"
 assert_eq "$(json_get h2.json dropped_bad_chain)" 1 "huge --port: dropped"
 assert_eq "$(json_get h2.json tx_packets)" 1 "huge --port: tx_packets"
 check_conservation h2.json
+# With -c 2 the distributor sees the frame first: a fragment it would offer
+# to IPv4 reassembly, were it not chained (the distributor reassembles
+# single-buffer frames only; the worker's check then drops it).
+rc=$(run_status r10 run_moonbox -c 2 --port \
+	"net_pcap0,rx_pcap=fraghuge.pcap,tx_pcap=fraghuge-pcap.pcap" \
+	--stats h3.json empty.lua)
+assert_eq "$rc" 0 "fraghuge -c 2: exit status (stderr: $(cat r10.err))"
+assert_eq "$(json_get h3.json dropped_bad_chain)" 1 "fraghuge -c 2: dropped"
+assert_eq "$(json_get h3.json tx_packets)" 1 "fraghuge -c 2: tx_packets"
+check_conservation h3.json
 
 step "user errors"
 rc=$(run_status e1 run_moonbox -r "$TMP/missing.pcap" empty.lua)
