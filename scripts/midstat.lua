@@ -55,8 +55,8 @@ end
 
 local CORE = mos.core
 local TCP_CLOSED, TCP_TIME_WAIT = mos.TCP_CLOSED, mos.TCP_TIME_WAIT
-local SIDE_CLI = mos.MOS_SIDE_CLI
-local STATE_CLI, STATE_SVR = mos.MOS_TCP_STATE_CLI, mos.MOS_TCP_STATE_SVR
+local STATE_CLI = mos.MOS_TCP_STATE_CLI
+assert(mos.MOS_TCP_STATE_SVR == STATE_CLI + 1)
 local TICK_US = 1000000
 
 -- Per flow, indexed by its socket: addresses (IPv4 as the uint32 read from
@@ -64,6 +64,7 @@ local TICK_US = 1000000
 -- (ACTIVE, GONE: ended unfinished) and the creation-order links.
 local cip, cport, sip, sport = {}, {}, {}, {}
 local cstate, sstate = {}, {}
+local side_state = { cstate, sstate }	-- by side + 1
 local flag, timed_out = {}, {}
 local nxt, prv = {}, {}
 local head, tail = nil, nil
@@ -196,16 +197,15 @@ local function on_start(m, s)
     seen = seen + 1
 end
 
--- Raised at the hook of the side whose state changed.
+-- Raised at the hook of the side whose state changed. The side's number
+-- picks the option and the table: a branch on it made LuaJIT run every
+-- server-side call through a side trace that re-enters the callback loop's
+-- trace at its head (65 instructions a packet more, callgrind, offline).
 local function on_state(m, s, side)
-    if flag[s] ~= ACTIVE then return end
-    if side == SIDE_CLI then
-        local v = getstate(m, s, STATE_CLI)
-        if v ~= nil then cstate[s] = v end
-    else
-        local v = getstate(m, s, STATE_SVR)
-        if v ~= nil then sstate[s] = v end
-    end
+    local t = side_state[side + 1]
+    if flag[s] ~= ACTIVE or t == nil then return end
+    local v = getstate(m, s, STATE_CLI + side)
+    if v ~= nil then t[s] = v end
 end
 
 local function on_timeout(m, s)
