@@ -56,7 +56,8 @@ end
 local CORE = mos.core
 local TCP_CLOSED, TCP_TIME_WAIT = mos.TCP_CLOSED, mos.TCP_TIME_WAIT
 local STATE_CLI = mos.MOS_TCP_STATE_CLI
-assert(mos.MOS_TCP_STATE_SVR == STATE_CLI + 1)
+assert(mos.MOS_TCP_STATE_SVR == STATE_CLI + 1,
+       "midstat.lua: MOS_TCP_STATE_SVR must follow MOS_TCP_STATE_CLI")
 local TICK_US = 1000000
 
 -- Per flow, indexed by its socket: addresses (IPv4 as the uint32 read from
