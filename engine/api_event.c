@@ -130,7 +130,7 @@ api_settimer(struct core *c, int id, uint64_t delay_ms, struct ev_cb cb)
 	api_lock(c);
 	/* Before the first packet the packet clock has not started: the
 	 * deadline is kept relative and rebased when it starts. */
-	u.deadline = c->pipe.now_ms + delay_ms;
+	u.deadline = timers_after(c->pipe.now_ms, delay_ms);
 	s = sock_get(c, (uint32_t)id);
 	if (s != NULL && s->type == MOS_SOCK_MONITOR_STREAM_ACTIVE)
 		u.gen = s->gen;
@@ -156,8 +156,10 @@ mtcp_settimer(mctx_t mctx, int id, struct timeval *timeout, callback_t cb)
 		errno = EINVAL;
 		return -1;
 	}
-	ms = (uint64_t)timeout->tv_sec * 1000 +
-	     ((uint64_t)timeout->tv_usec + 999) / 1000;
+	/* A delay of 2^64 ms or more never comes. */
+	ms = timers_after((uint64_t)timeout->tv_sec > UINT64_MAX / 1000 ?
+			  UINT64_MAX : (uint64_t)timeout->tv_sec * 1000,
+			  ((uint64_t)timeout->tv_usec + 999) / 1000);
 	return api_settimer(c, id, ms, (struct ev_cb){ cb, -1 });
 }
 

@@ -169,13 +169,22 @@ rt_has_ts(const struct rte_mbuf *m)
 	return g_rt.ts_off >= 0 && (m->ol_flags & g_rt.ts_flag) != 0;
 }
 
+/* The latest packet time the clock takes, in ms: a classic pcap file's
+ * last (2^32 s). A pcapng time stamp (64 bits, plus an offset) goes up to
+ * 2^64 us, where the packet clock's sums in microseconds (and timers'
+ * deadlines) would wrap; later times count as this one. */
+#define RT_PACKET_MS_MAX	(UINT64_C(4294967296) * 1000 - 1)
+
 /* The capture time of a packet in ms, 0 if it has none. */
 static inline uint64_t
 rt_packet_ms(const struct rte_mbuf *m)
 {
+	uint64_t ms;
+
 	if (!rt_has_ts(m))
 		return 0;
-	return *RTE_MBUF_DYNFIELD(m, g_rt.ts_off, const uint64_t *) / 1000;
+	ms = *RTE_MBUF_DYNFIELD(m, g_rt.ts_off, const uint64_t *) / 1000;
+	return ms < RT_PACKET_MS_MAX ? ms : RT_PACKET_MS_MAX;
 }
 
 #endif /* MB_RT_H */

@@ -62,7 +62,7 @@ timers_rebase(struct timers *t, uint64_t delta)
 	uint32_t i;
 
 	for (i = 0; i < t->n; i++)
-		t->h[i].deadline += delta;
+		t->h[i].deadline = timers_after(t->h[i].deadline, delta);
 }
 
 int

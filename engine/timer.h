@@ -26,6 +26,14 @@ struct timers {
 	uint64_t seq;
 };
 
+/* The clock time `delay` ms after `now`; UINT64_MAX (never) where the sum
+ * would wrap: a wrapped deadline would be due at once. */
+static inline uint64_t
+timers_after(uint64_t now, uint64_t delay)
+{
+	return delay > UINT64_MAX - now ? UINT64_MAX : now + delay;
+}
+
 void
 timers_init(struct timers *t);
 

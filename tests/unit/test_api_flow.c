@@ -21,6 +21,7 @@
  * (T times out). A raw socket counts the TCP frames.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +198,13 @@ tm_listener(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 	}
 }
 
+/* Armed for LONG_MAX seconds (whose milliseconds wrapped to 0 once). */
+static void
+tm_never(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
+{
+	TTRUE(&R, A_TIMER, 0, "a timer of LONG_MAX seconds fired");
+}
+
 static void
 tm_flow_c(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 {
@@ -287,6 +295,8 @@ cb_l1_start(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 	} else if (f == FC) {
 		S.armed_ts[TM_FLOW_C] = mtcp_cb_get_ts(m);
 		TRET(&R, A_L1, mtcp_settimer(m, sock, &t05, tm_flow_c), 0);
+		TRET(&R, A_L1, mtcp_settimer(m, L1, &(struct timeval){
+			LONG_MAX, 999999 }, tm_never), 0);
 	}
 }
 
@@ -1003,7 +1013,7 @@ static void
 test_uctx_overlap(void **state)
 {
 	(void)state;
-	assert_area(A_L1, 3 + 6 + 6 + 3 + 2);
+	assert_area(A_L1, 3 + 6 + 6 + 3 + 3);
 	/* A's own registration: A's packets only (its SYN's PKT_IN at
 	 * MOS_HK_SND may come before the registration) */
 	assert_true(S.a_only[FA] == 9 || S.a_only[FA] == 10);

@@ -141,6 +141,33 @@ test_rebase(void **state)
 	timers_free(&t);
 }
 
+/* Deadlines beyond the clock's range are never due, not wrapped into the
+ * past (where the timer would fire at once, and again when re-armed). */
+static void
+test_saturate(void **state)
+{
+	struct timers t;
+	struct utimer u;
+
+	(void)state;
+	assert_true(timers_after(10, 5) == 15);
+	assert_true(timers_after(UINT64_MAX - 5, 5) == UINT64_MAX);
+	assert_true(timers_after(UINT64_MAX - 5, 6) == UINT64_MAX);
+	assert_true(timers_after(7, UINT64_MAX) == UINT64_MAX);
+	timers_init(&t);
+	arm(&t, 100, 1);
+	arm(&t, UINT64_MAX - 10, 2);
+	arm(&t, 50, 3);
+	timers_rebase(&t, 100);
+	/* 3 and 1 moved by 100; 2 stopped at the end of the clock, still
+	 * last. */
+	pop_expect(&t, 1000, 3, 150);
+	pop_expect(&t, 1000, 1, 200);
+	assert_int_equal(timers_pop_due(&t, UINT64_MAX - 1, &u), 0);
+	pop_expect(&t, UINT64_MAX, 2, UINT64_MAX);
+	timers_free(&t);
+}
+
 /* Fields other than the deadline come out as they went in. */
 static void
 test_payload(void **state)
@@ -267,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_equal_deadlines),
 		cmocka_unit_test(test_rebase),
+		cmocka_unit_test(test_saturate),
 		cmocka_unit_test(test_payload),
 		cmocka_unit_test(test_random),
 	};
