@@ -1,13 +1,13 @@
 /*
  * capfile.h - the offline input (-r FILE) read straight from the file.
  *
- * A classic pcap file of Ethernet frames is mapped into memory and cut
+ * A pcap or pcapng file of Ethernet frames is mapped into memory and cut
  * into packet buffers here, as net_pcap would hand them over (data,
  * lengths, the receive time stamp field, a chain for a frame longer than
  * one buffer), without libpcap's two buffered reads and copies per frame.
  * The -r port stays a net_pcap port (it writes -w); only its reception
- * comes from here. Other files (pcapng, other link types, pipes) are left
- * to libpcap.
+ * comes from here. Other files (other link types, pipes) are left to
+ * libpcap.
  */
 #ifndef MB_CAPFILE_H
 #define MB_CAPFILE_H
@@ -19,8 +19,9 @@
 
 struct capfile;
 
-/* The file mapped, or NULL if it is not a classic pcap file of Ethernet
- * frames in a regular file (then libpcap reads it). */
+/* The file mapped, or NULL if it is not a pcap or pcapng file of
+ * Ethernet frames in a regular file (then libpcap reads it, or says what
+ * is wrong with it). */
 struct capfile *
 capfile_open(const char *path);
 

@@ -2,7 +2,8 @@
 """mkcorpus.py DIR - seed inputs of the fuzz targets, written to
 DIR/<target>/seed-*: frames of each class engine/parse.h names (parse),
 programs of buffer operations (rb) and TCP conversations (tcp_fsm), in
-the encodings the targets decode (see fuzz_rb.c and fuzz_tcp_fsm.c).
+the encodings the targets decode (see fuzz_rb.c and fuzz_tcp_fsm.c), and
+small pcapng files of each block kind (pcapng).
 The committed corpus (tests/fuzz/corpus/) is these seeds plus inputs the
 fuzzers found, reduced with libFuzzer's -merge=1.
 """
@@ -201,10 +202,31 @@ def fsm_seeds():
                                   close + close))
 
 
+# -- pcapng: files ---------------------------------------------------------------
+
+def pcapng_seeds():
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "integration"))
+    import capfile_variants as cv
+
+    frame = eth(0x0800, ipv4(6, tcp(b"GET / HTTP/1.0\r\n\r\n")))
+    for e, tag in (("<", "le"), (">", "be")):
+        ns = cv.option(e, 9, bytes([9])) + cv.option(e, 14,
+                                                      struct.pack(e + "q", 5))
+        put("pcapng", tag + "-epb", cv.shb(e) + cv.idb(e, 0) +
+            cv.epb(e, 0, 1, frame) + cv.epb(e, 0, 2, frame[:30]))
+        put("pcapng", tag + "-mixed", cv.shb(e) + cv.idb(e, 0) +
+            cv.block(e, 4, b"\0\0\0\0") + cv.idb(e, 0, ns) +
+            cv.pb(e, 1, 7, frame) + cv.spb(e, frame, len(frame)) +
+            cv.shb(e) + cv.idb(e, 0, cv.option(e, 9, bytes([0x94]))) +
+            cv.epb(e, 0, 1 << 40, frame, cv.option(e, 1, b"hi")))
+
+
 def main():
     parse_seeds()
     rb_seeds()
     fsm_seeds()
+    pcapng_seeds()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,25 @@ Writes into OUTDIR, from IN's frames with their times spread 50 ms apart
   fraghuge.pcap  huge.pcap with the big frame's IPv4 header marking a TCP
                fragment (more fragments follow), which the distributor of
                -c 2 or more must keep out of IPv4 reassembly
+pcapng files (written here from the pcapng specification, not by a
+library), each holding le_us.pcap's frames and times:
+  ng_le.pcapng   little-endian; two interfaces, the second in nanoseconds
+               with a time offset of -1000 s; blocks to skip between the
+               packets (name resolution, interface statistics, an unknown
+               type), options on packets, the jumbo frame on the second
+               interface
+  ng_be.pcapng   big-endian; time stamps in 2^-20 s, then in 10^-3 s on
+               a second interface (a fraction lost: the times are cut to
+               the millisecond, as libpcap reads them); some frames in
+               obsolete Packet Blocks; a second section (new interfaces)
+               from frame 150 on
+  ng_spb.pcapng  the first 20 frames in Simple Packet Blocks (no time
+               stamp: time 0, and cut to the interface's 200-byte snapshot
+               length), then Enhanced Packet Blocks
+  ng_cut.pcapng  ng_le.pcapng with its last block cut short
+  ng_bad.pcapng  ng_le.pcapng, packet 100's captured length beyond the
+               snapshot length (libpcap fails there: the input ends)
+  ng_huge.pcapng huge.pcap's two frames
 """
 import os
 import struct
@@ -38,6 +57,113 @@ def write(path, e, nsec, snaplen, recs):
         for sec, frac, b, wl in recs:
             f.write(struct.pack(e + "IIII", sec, frac, len(b), wl))
             f.write(b)
+
+
+def block(e, btype, body):
+    """A pcapng block: type, total length, body padded to 4, length."""
+    body += bytes(-len(body) % 4)
+    n = len(body) + 12
+    return struct.pack(e + "II", btype, n) + body + struct.pack(e + "I", n)
+
+
+def option(e, code, value):
+    return struct.pack(e + "HH", code, len(value)) + value + \
+        bytes(-len(value) % 4)
+
+
+def shb(e):
+    return block(e, 0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+
+
+def idb(e, snaplen, opts=b""):
+    if opts:
+        opts += option(e, 0, b"")
+    return block(e, 1, struct.pack(e + "HHI", 1, 0, snaplen) + opts)
+
+
+def epb(e, ifid, t, b, opts=b""):
+    return block(e, 6, struct.pack(e + "IIIII", ifid, t >> 32, t & 0xffffffff,
+                                   len(b), len(b)) + b + bytes(-len(b) % 4)
+                 + opts)
+
+
+def pb(e, ifid, t, b):
+    return block(e, 2, struct.pack(e + "HHIIII", ifid, 0, t >> 32,
+                                   t & 0xffffffff, len(b), len(b)) + b)
+
+
+def spb(e, b, wire):
+    return block(e, 3, struct.pack(e + "I", wire) + b)
+
+
+def write_ng(path, blocks):
+    with open(path, "wb") as f:
+        f.write(b"".join(blocks))
+
+
+def pcapng_variants(out, le, huge, small):
+    """le: (seconds, microseconds, frame, wire length) records."""
+    def us(s, u):
+        return s * 1000000 + u
+
+    # ng_le: interface 1 counts nanoseconds from 1000 s before the epoch.
+    tsres9 = option("<", 9, bytes([9]))
+    tsoff = option("<", 14, struct.pack("<q", -1000))
+    blocks = [shb("<"), block("<", 4, struct.pack("<HH", 0, 0)),
+              idb("<", 65535), idb("<", 65535, tsres9 + tsoff)]
+    for i, (s, u, b, w) in enumerate(le):
+        if i % 2:
+            t = (s + 1000) * 10**9 + u * 1000 + 789
+            blocks.append(epb("<", 1, t, b, option("<", 1, b"odd") +
+                              option("<", 0, b"")))
+        else:
+            blocks.append(epb("<", 0, us(s, u), b))
+        if i % 50 == 7:
+            blocks.append(block("<", 5, struct.pack("<III", 0, 0, 0)))
+        if i % 70 == 3:
+            blocks.append(block("<", 0x0BAD, b"skip me"))
+    write_ng(os.path.join(out, "ng_le.pcapng"), blocks)
+    d = b"".join(blocks)
+    with open(os.path.join(out, "ng_cut.pcapng"), "wb") as f:
+        f.write(d[:len(d) - 9])
+    # Packet 100's captured length: 65536 > snapshot length 65535.
+    bad = list(blocks)
+    j = [k for k, x in enumerate(bad) if x[:4] == struct.pack("<I", 6)][100]
+    x = bytearray(bad[j])
+    x[20:24] = struct.pack("<I", 65536)
+    bad[j] = bytes(x)
+    write_ng(os.path.join(out, "ng_bad.pcapng"), bad)
+
+    # ng_be: 2^-20 s units; milliseconds on interface 1; PBs; section 2.
+    def bin20(s, u):
+        return (s << 20) + (u << 20) // 1000000 + 1
+
+    blocks = [shb(">"), idb(">", 0, option(">", 9, bytes([0x80 | 20]))),
+              idb(">", 262144, option(">", 9, bytes([3])))]
+    for i, (s, u, b, w) in enumerate(le):
+        if i == 150:
+            blocks += [shb(">"), idb(">", 0,
+                                     option(">", 9, bytes([3])))]
+        if i >= 150:
+            blocks.append(epb(">", 0, s * 1000 + u // 1000, b))
+        elif i % 3 == 0:
+            blocks.append(pb(">", 1, s * 1000 + u // 1000, b))
+        else:
+            blocks.append(epb(">", 0, bin20(s, u), b))
+    write_ng(os.path.join(out, "ng_be.pcapng"), blocks)
+
+    # ng_spb: SPBs first (interface 0, snapshot length 200).
+    blocks = [shb("<"), idb("<", 200)]
+    for i, (s, u, b, w) in enumerate(le):
+        if i < 20:
+            blocks.append(spb("<", b[:200], len(b)))
+        else:
+            blocks.append(epb("<", 0, us(s, u), b[:200]))
+    write_ng(os.path.join(out, "ng_spb.pcapng"), blocks)
+
+    write_ng(os.path.join(out, "ng_huge.pcapng"),
+             [shb("<"), idb("<", 262144), epb("<", 0, us(1000, 0), huge),
+              epb("<", 0, us(1000, 10), small)])
 
 
 def ip_checksum(h):
@@ -79,6 +205,7 @@ def main():
     write(os.path.join(out, "fraghuge.pcap"), "<", False, 262144,
           [(1000, 0, bytes(frag), len(frag)),
            (1000, 10, frames[1], len(frames[1]))])
+    pcapng_variants(out, le, huge, frames[1])
     for name, caplen in (("bogus", 300000), ("bogus2", 70000)):
         with open(os.path.join(out, name + ".pcap"), "wb") as f:
             f.write(d[:off + 8] + struct.pack("<I", caplen) + d[off + 12:])

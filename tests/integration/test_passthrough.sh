@@ -138,25 +138,30 @@ step "-r reads the file itself: what libpcap reads, in every layout"
 # same counters. The variants: both byte orders, nanoseconds, a jumbo
 # frame (a chain of buffers), records cut by the snapshot length, records
 # longer than the header's snapshot length, a last record cut short, two
-# records with hostile lengths, and pcapng (which libpcap reads for both).
+# records with hostile lengths; pcapng as editcap writes it, and pcapng
+# files written by capfile_variants.py with what editcap does not write
+# (both byte orders, other time stamp units and offsets, several
+# interfaces and sections, obsolete and simple packet blocks, blocks to
+# skip, a last block cut short).
 "$PY" "$(dirname "$0")/capfile_variants.py" flows.pcap 9000 "$TMP"
-editcap -F pcapng le_us.pcap ng.pcap
-for v in le_us be_ns trunc oversnap cut bogus bogus2 ng; do
+editcap -F pcapng le_us.pcap ng.pcapng
+for v in le_us be_ns trunc oversnap cut bogus bogus2 ng ng_le ng_be ng_spb \
+	ng_cut; do
+	f=$v.pcap
+	[ -f $v.pcapng ] && f=$v.pcapng
 	for how in map pcap; do
 		if [ $how = map ]; then
-			src=(-r $v.pcap -w $v-$how.pcap)
+			src=(-r $f -w $v-$how.pcap)
 		else
-			src=(--port "net_pcap0,rx_pcap=$v.pcap,tx_pcap=$v-$how.pcap")
+			src=(--port "net_pcap0,rx_pcap=$f,tx_pcap=$v-$how.pcap")
 		fi
 		rc=$(run_status r7$v$how run_moonbox -v --timeout 1 "${src[@]}" \
 			--stats $v-$how.json --plugin "$MB_PLUGINS/trace.so" \
-			--plugin-arg out="$TMP/$v-$how.trace")
+			--plugin-arg out="$TMP/$v-$how.trace" --plugin-arg ts)
 		assert_eq "$rc" 0 "$v $how: exit status (stderr: $(cat r7$v$how.err))"
 	done
-	want="from its mapping"
-	[ $v = ng ] && want="by libpcap"
-	grep -qF "$v.pcap: read $want" r7${v}map.err ||
-		fail "$v: -r did not read $want: $(grep read r7${v}map.err)"
+	grep -qF "$f: read from its mapping" r7${v}map.err ||
+		fail "$v: -r did not map it: $(grep read r7${v}map.err)"
 	"$PCAPCMP" $v-pcap.pcap $v-map.pcap || fail "$v: outputs differ"
 	cmp -s $v-pcap.trace.0 $v-map.trace.0 || fail "$v: events differ"
 	grep -q TIMEOUT $v-map.trace.0 || fail "$v: no idle timeout"
@@ -173,6 +178,20 @@ done
 assert_eq "$(pcap_count le_us-map.pcap)" "$((nflows + 1))" "le_us: frames out"
 assert_eq "$(pcap_count cut-map.pcap)" "$nflows" "cut: frames out"
 assert_eq "$(pcap_count bogus-map.pcap)" 100 "bogus: frames out"
+assert_eq "$(pcap_count ng_le-map.pcap)" "$((nflows + 1))" "ng_le: frames out"
+assert_eq "$(pcap_count ng_cut-map.pcap)" "$nflows" "ng_cut: frames out"
+# The frames of the pcapng files are le_us.pcap's (SPBs' cut to 200 bytes).
+for v in ng ng_le ng_be; do
+	"$PCAPCMP" le_us-map.pcap $v-map.pcap || fail "$v: frames differ"
+done
+# Where libpcap fails mid-file, -r's input ends. (net_pcap's reader would
+# go on with the next block after a packet that was not the first of its
+# burst: libpcap reads a bad block whole before failing on it.)
+rc=$(run_status r7bad run_moonbox -r ng_bad.pcapng -w ng_bad-map.pcap \
+	--stats ng_bad.json empty.lua)
+assert_eq "$rc" 0 "ng_bad: exit status (stderr: $(cat r7bad.err))"
+assert_eq "$(pcap_count ng_bad-map.pcap)" 100 "ng_bad: frames out"
+check_conservation ng_bad.json
 tshark -r le_us-map.pcap -T fields -e frame.len 2>/dev/null | tail -1 |
 	grep -qx 9000 || fail "le_us: the jumbo frame did not come out whole"
 
@@ -186,6 +205,12 @@ assert_eq "$rc" 0 "huge -r: exit status (stderr: $(cat r8.err))"
 assert_eq "$(json_get h1.json tx_packets)" 2 "huge -r: tx_packets"
 assert_eq "$(json_get h1.json unanalysed)" 1 "huge -r: unanalysed"
 check_conservation h1.json
+rc=$(run_status r8ng run_moonbox -r ng_huge.pcapng -w ng_huge-map.pcap \
+	--stats h1ng.json empty.lua)
+assert_eq "$rc" 0 "ng_huge -r: exit status (stderr: $(cat r8ng.err))"
+assert_eq "$(json_get h1ng.json tx_packets)" 2 "ng_huge -r: tx_packets"
+assert_eq "$(json_get h1ng.json unanalysed)" 1 "ng_huge -r: unanalysed"
+check_conservation h1ng.json
 rc=$(run_status r9 run_moonbox --port \
 	"net_pcap0,rx_pcap=huge.pcap,tx_pcap=huge-pcap.pcap" --stats h2.json \
 	empty.lua)

@@ -6,9 +6,11 @@
  * Plugin arguments: out=PATH (lines go to PATH.<core>), buf=0 (turn
  * reassembly off on the listener), peek (read new data with mtcp_peek and
  * record the byte count), udesyn (a user event "first SYN" under PKT_IN
- * at MOS_HK_SND, recorded as UDE_SYN).
+ * at MOS_HK_SND, recorded as UDE_SYN), ts (add the core's clock, in
+ * microseconds: the packets' times read from a capture).
  * Line: HOOK EVENT SIDE flags=F seq=S len=L cli=STATE svr=STATE
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 #include <moonbox.h>
 
 static FILE *out[64];
-static int do_peek;
+static int do_peek, do_ts;
 static event_t ude_syn;
 
 static const char *
@@ -78,6 +80,8 @@ record(mctx_t m, int sock, int side, event_t ev, const char *hook)
 			total += n;
 		fprintf(f, " peek=%zd", total);
 	}
+	if (do_ts)
+		fprintf(f, " ts=%" PRIu64, (uint64_t)mtcp_cb_get_ts(m));
 	fprintf(f, "\n");
 }
 
@@ -130,6 +134,8 @@ moonbox_plugin_init(mctx_t mctx, int argc, char **argv)
 			do_peek = 1;
 		else if (strcmp(argv[i], "udesyn") == 0)
 			ude = 1;
+		else if (strcmp(argv[i], "ts") == 0)
+			do_ts = 1;
 	}
 	if (path == NULL)
 		return 1;

@@ -1,0 +1,61 @@
+/*
+ * pcapng.h - the packets of a pcapng file held in memory, as libpcap
+ * (1.10, sf-pcapng.c) hands them over: the same records, the same
+ * captured lengths, the same time stamps, and the end of the input where
+ * libpcap would report an error.
+ *
+ * Only files whose first interface is Ethernet are taken (the -r input's
+ * link type); a later interface of another type or snapshot length ends
+ * the input, as it makes libpcap fail. No allocation but the interface
+ * table, which grows with the file's Interface Description Blocks.
+ */
+#ifndef MB_PCAPNG_H
+#define MB_PCAPNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCAPNG_SHB	0x0A0D0D0Au	/* the first four bytes of the file */
+
+struct pcapng_if {
+	uint64_t tsresol;	/* time stamp units a second */
+	uint64_t factor;	/* tsresol over 10^6, or the other way round */
+	int64_t tsoffset;	/* seconds added to every time stamp */
+	uint8_t scale;		/* how units become microseconds */
+};
+
+struct pcapng {
+	const uint8_t *map;
+	size_t len;
+	size_t off;		/* the next block */
+	uint32_t snap;		/* the first interface's snapshot length */
+	uint32_t nif;		/* interfaces of the current section */
+	uint32_t ifcap;
+	struct pcapng_if *ifs;
+	uint8_t swap;		/* the file's byte order is not ours */
+	uint8_t dead;		/* an error ended the input */
+};
+
+struct pcapng_rec {
+	const uint8_t *data;
+	uint32_t caplen;
+	uint64_t us;		/* time stamp, as net_pcap computes it */
+	size_t next;		/* where the block after this packet's starts */
+};
+
+/* 0 if the len bytes at map are a pcapng file libpcap opens, of Ethernet
+ * frames; -1 otherwise (nothing to close). */
+int
+pcapng_open(struct pcapng *ng, const uint8_t *map, size_t len);
+
+/* 1 and the next packet, whose block ends at r->next (set ng->off to it
+ * once the packet is taken; blocks before it that are not packets were
+ * consumed already); 0 at the end of the file or where libpcap would fail
+ * (then ever after). */
+int
+pcapng_next(struct pcapng *ng, struct pcapng_rec *r);
+
+void
+pcapng_close(struct pcapng *ng);
+
+#endif /* MB_PCAPNG_H */
