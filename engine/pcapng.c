@@ -287,10 +287,14 @@ pcapng_next(struct pcapng *ng, struct pcapng_rec *r)
 			goto dead;
 		switch (type) {
 		case BT_EPB:
+		case BT_PB:
+			/* The same layout but for the interface: 32 bits in
+			 * an EPB, 16 (and 16 of drop count) in the obsolete
+			 * PB. */
 			fixed = 20;
 			if (blen < fixed)
 				goto dead;
-			ifid = rd32(ng, body);
+			ifid = type == BT_EPB ? rd32(ng, body) : rd16(ng, body);
 			t = (uint64_t)rd32(ng, body + 4) << 32 |
 			    rd32(ng, body + 8);
 			caplen = rd32(ng, body + 12);
@@ -304,15 +308,6 @@ pcapng_next(struct pcapng *ng, struct pcapng_rec *r)
 			if (caplen > ng->snap)
 				caplen = ng->snap;
 			t = 0;
-			goto found;
-		case BT_PB:
-			fixed = 20;
-			if (blen < fixed)
-				goto dead;
-			ifid = rd16(ng, body);
-			t = (uint64_t)rd32(ng, body + 4) << 32 |
-			    rd32(ng, body + 8);
-			caplen = rd32(ng, body + 12);
 			goto found;
 		case BT_IDB:
 			if (blen < 8 || rd16(ng, body) != LINKTYPE_ETHERNET ||
