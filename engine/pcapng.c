@@ -1,9 +1,10 @@
 /*
  * pcapng.c - the packets of a pcapng file in memory, as libpcap reads
- * them (see pcapng.h). Every check libpcap 1.10 makes is made here, in
- * the same order, so that a damaged or hostile file ends the input where
- * libpcap's reader would fail; every length is checked against the block
- * and the block against the file before anything is read.
+ * them (see pcapng.h). Every check libpcap 1.10 makes is made here, so
+ * that a damaged or hostile file ends the input where libpcap's reader
+ * would fail (plus one: no packet over 256 KiB); every length is checked
+ * against the block and the block against the file before anything is
+ * read.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -38,6 +38,8 @@ library), each holding le_us.pcap's frames and times:
   ng_cut.pcapng  ng_le.pcapng with its last block cut short
   ng_bad.pcapng  ng_le.pcapng, packet 100's captured length beyond the
                snapshot length (libpcap fails there: the input ends)
+  ng_trailer.pcapng  ng_le.pcapng, packet 150's block with a trailer
+               that does not repeat its length (the input ends there)
   ng_huge.pcapng huge.pcap's two frames
 """
 import os
@@ -133,6 +135,11 @@ def pcapng_variants(out, le, huge, small):
     x[20:24] = struct.pack("<I", 65536)
     bad[j] = bytes(x)
     write_ng(os.path.join(out, "ng_bad.pcapng"), bad)
+    j = [k for k, x in enumerate(blocks) if x[:4] == struct.pack("<I", 6)][150]
+    x = bytearray(blocks[j])
+    x[-4:] = struct.pack("<I", len(x) + 4)
+    write_ng(os.path.join(out, "ng_trailer.pcapng"),
+             blocks[:j] + [bytes(x)] + blocks[j + 1:])
 
     # ng_be: 2^-20 s units; milliseconds on interface 1; PBs; section 2.
     def bin20(s, u):

@@ -229,6 +229,38 @@ assert_eq "$(json_get h3.json dropped_bad_chain)" 1 "fraghuge -c 2: dropped"
 assert_eq "$(json_get h3.json tx_packets)" 1 "fraghuge -c 2: tx_packets"
 check_conservation h3.json
 
+step "damaged pcapng files: -r reads what libpcap (tcpdump) reads"
+# The pcapng fuzz corpus (tests/fuzz/corpus/pcapng: files the fuzzer
+# derived from valid ones, damaged in every field) and the damaged
+# variants above. Where tcpdump cannot open a file, moonbox says so and
+# exits 1; otherwise it exits 0 and forwards exactly the frames tcpdump
+# reads before the end or the first error.
+n=0
+for f in ng_cut.pcapng ng_bad.pcapng ng_trailer.pcapng \
+	"${MB_SRC:-$(dirname "$0")/../..}"/tests/fuzz/corpus/pcapng/*; do
+	n=$((n + 1))
+	# tcpdump fails on a damaged block after writing what it read.
+	t=$(tcpdump -n -r "$f" -w dmg-t.pcap 2>&1 || true)
+	t=${t%%$'\n'*}
+	rc=$(run_status dmg run_moonbox -r "$f" -w dmg-m.pcap --stats dmg.json \
+		empty.lua)
+	case $t in
+	"reading from file"*"link-type EN10MB"*)
+		assert_eq "$rc" 0 "$f: exit status (stderr: $(cat dmg.err))"
+		"$PCAPCMP" dmg-t.pcap dmg-m.pcap ||
+			fail "$f: frames differ from tcpdump's"
+		check_conservation dmg.json
+		;;
+	*)
+		assert_eq "$rc" 1 "$f: exit status (tcpdump: $t)"
+		;;
+	esac
+done
+[ "$n" -ge 100 ] || fail "only $n files in the pcapng corpus"
+# (The variant really is damaged where it was meant to be.)
+tcpdump -r ng_trailer.pcapng -w dmg-t.pcap 2>/dev/null || true
+assert_eq "$(pcap_count dmg-t.pcap)" 150 "ng_trailer: frames tcpdump reads"
+
 step "user errors"
 rc=$(run_status e1 run_moonbox -r "$TMP/missing.pcap" empty.lua)
 assert_eq "$rc" 1 "missing capture: exit status"
