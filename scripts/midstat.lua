@@ -23,7 +23,10 @@ tick; for captures the clock is the packets' time, so the tables follow
 the capture, not the wall clock: table N is printed N seconds after the
 core's first packet, before any packet of that time or later, and shows
 the flows as they were then. Should a tick come late, every second that
-passed still gets its table.
+passed still gets its table. So does every second of a pause in a
+capture: a merge of captures taken a day apart prints 86 400 tables in
+between (about a second's work), one whose times jump by years prints
+tables for minutes to hours.
 
 Output (stdout), for each core and second of its clock:
     midstat: core C, second N: F flows
