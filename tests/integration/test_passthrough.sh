@@ -180,7 +180,7 @@ assert_eq "$(pcap_count cut-map.pcap)" "$nflows" "cut: frames out"
 assert_eq "$(pcap_count bogus-map.pcap)" 100 "bogus: frames out"
 assert_eq "$(pcap_count ng_le-map.pcap)" "$((nflows + 1))" "ng_le: frames out"
 assert_eq "$(pcap_count ng_cut-map.pcap)" "$nflows" "ng_cut: frames out"
-# The frames of the pcapng files are le_us.pcap's (SPBs' cut to 200 bytes).
+# These pcapng files hold le_us.pcap's frames.
 for v in ng ng_le ng_be; do
 	"$PCAPCMP" le_us-map.pcap $v-map.pcap || fail "$v: frames differ"
 done
