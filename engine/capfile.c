@@ -268,6 +268,15 @@ capfile_eof(const struct capfile *cf)
 	return cf->eof;
 }
 
+double
+capfile_progress(const struct capfile *cf)
+{
+	const size_t *off = cf->ng ? &cf->png.off : &cf->off;
+
+	return (double)__atomic_load_n(off, __ATOMIC_RELAXED) /
+	       (double)cf->len;
+}
+
 uint64_t
 capfile_nombuf(const struct capfile *cf)
 {

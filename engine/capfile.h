@@ -37,6 +37,11 @@ capfile_rx(struct capfile *cf, struct rte_mempool *mp, int ts_off,
 int
 capfile_eof(const struct capfile *cf);
 
+/* The share of the file read so far (0 to 1); another thread may ask
+ * while the reader runs. */
+double
+capfile_progress(const struct capfile *cf);
+
 /* Times a frame waited for a free buffer. */
 uint64_t
 capfile_nombuf(const struct capfile *cf);

@@ -199,6 +199,12 @@ mbx_totals(struct stats *total)
 	rt_totals(total, &nombuf, &active);
 }
 
+double
+mbx_read_progress(void)
+{
+	return rt_read_progress();
+}
+
 int
 mbx_write_stats(const char *path)
 {

@@ -51,6 +51,8 @@ int mbx_running(void);
 void mbx_wait(void);
 /* Sum of all counters so far (racy while running: for progress only). */
 void mbx_totals(struct stats *total);
+/* The share of the -r file read so far (0 to 1), -1 if unknown. */
+double mbx_read_progress(void);
 int mbx_write_stats(const char *path);
 /* Record how long the cores ran (written as run_seconds). */
 void mbx_set_run_seconds(double s);

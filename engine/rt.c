@@ -645,6 +645,14 @@ rt_rx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n)
 	return rte_eth_rx_burst(pt->id, q, b, n);
 }
 
+double
+rt_read_progress(void)
+{
+	if (g_rt.opts.read_file == NULL || g_rt.ports[0].cap == NULL)
+		return -1;
+	return capfile_progress(g_rt.ports[0].cap);
+}
+
 int
 rt_rx_ended(uint16_t p, uint64_t *last_nombuf)
 {

@@ -128,6 +128,11 @@ rt_rx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n);
 int
 rt_rx_ended(uint16_t p, uint64_t *last_nombuf);
 
+/* The share of the -r file read so far (0 to 1), or -1 when libpcap
+ * reads it (or there is none). */
+double
+rt_read_progress(void);
+
 /* Sum the counters of all cores and the distributor. */
 void
 rt_totals(struct stats *total, uint64_t *rx_nombuf, uint64_t *flows_active);

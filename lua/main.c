@@ -46,13 +46,17 @@ now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Share of the capture read: pcap records are a 16-byte header plus the
+/* Share of the capture read: the mapped file's reader knows it; for a
+ * classic pcap file read by libpcap, records are a 16-byte header plus the
  * captured bytes, after a 24-byte file header. */
 static double
 share_read(const char *path, const struct stats *t)
 {
+	double done = mbx_read_progress();
 	struct stat sb;
 
+	if (done >= 0)
+		return done;
 	if (path == NULL || stat(path, &sb) != 0 || sb.st_size <= 24)
 		return -1;
 	return fmin(1.0, (24.0 + 16.0 * (double)t->rx_packets +
