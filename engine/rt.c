@@ -648,7 +648,7 @@ rt_rx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n)
 double
 rt_read_progress(void)
 {
-	if (g_rt.opts.read_file == NULL || g_rt.ports[0].cap == NULL)
+	if (g_rt.ports[0].cap == NULL)
 		return -1;
 	return capfile_progress(g_rt.ports[0].cap);
 }

@@ -219,20 +219,23 @@ midstat_print_totals(int ncores)
 }
 
 static void
-midstat_refresh(mctx_t m, int sock, struct midstat_conn *c)
+midstat_read_state(mctx_t m, int sock, struct midstat_conn *c, int side)
 {
 	static const int opt[2] = { MOS_TCP_STATE_CLI, MOS_TCP_STATE_SVR };
-	int side, v;
+	socklen_t len = sizeof(int);
+	int v;
 
-	for (side = 0; side < 2; side++) {
-		socklen_t len = sizeof(v);
+	if (mtcp_getsockopt(m, sock, SOL_MONSOCKET, opt[side], &v, &len) == 0)
+		c->state[side] = v;
+}
 
-		/* The server side does not exist during the first SYN's
-		 * sender hook: keep what is known. */
-		if (mtcp_getsockopt(m, sock, SOL_MONSOCKET, opt[side], &v,
-				    &len) == 0)
-			c->state[side] = v;
-	}
+/* Both states. The server side does not exist during the first SYN's
+ * sender hook: what is known is kept. */
+static void
+midstat_refresh(mctx_t m, int sock, struct midstat_conn *c)
+{
+	midstat_read_state(m, sock, c, MOS_SIDE_CLI);
+	midstat_read_state(m, sock, c, MOS_SIDE_SVR);
 }
 
 /* Unfinished flows that ended are kept until the next flow starts or the
@@ -288,18 +291,12 @@ static void
 midstat_on_state(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 {
 	struct midstat_conn *c = mtcp_get_uctx(m, sock);
-	socklen_t len = sizeof(int);
-	int v;
 
 	UNUSED(ev);
 	UNUSED(arg);
 
-	if (c == NULL || (side != MOS_SIDE_CLI && side != MOS_SIDE_SVR))
-		return;
-	if (mtcp_getsockopt(m, sock, SOL_MONSOCKET, side == MOS_SIDE_CLI ?
-			    MOS_TCP_STATE_CLI : MOS_TCP_STATE_SVR, &v,
-			    &len) == 0)
-		c->state[side] = v;
+	if (c != NULL && (side == MOS_SIDE_CLI || side == MOS_SIDE_SVR))
+		midstat_read_state(m, sock, c, side);
 }
 
 static void
