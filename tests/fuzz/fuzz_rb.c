@@ -46,16 +46,19 @@ idx(const struct model *m, uint64_t o)
 	return (int64_t)(o - m->base);
 }
 
-/* Copy the model's [head, end) before an operation. */
+/* Copy the model's [head, end) before an operation. The ring's contents
+ * always lie inside the model's span; a ring that left it is a finding,
+ * not a copy from before the model's arrays. */
 static void
 snapshot(const struct model *m, uint64_t head, uint64_t end)
 {
-	if (end > head) {
-		memcpy(old_have + idx(m, head), m->have + idx(m, head),
-		       end - head);
-		memcpy(old_val + idx(m, head), m->val + idx(m, head),
-		       end - head);
-	}
+	int64_t i = idx(m, head);
+
+	if (end <= head)
+		return;
+	FUZZ_CHECK(i >= 0 && idx(m, end - 1) >= 0);
+	memcpy(old_have + i, m->have + i, end - head);
+	memcpy(old_val + i, m->val + i, end - head);
 }
 
 /* The largest ring a window allows: the smallest power of two >= W. */
