@@ -7,7 +7,7 @@
 # traffic with reordering, retransmissions, overlaps and resets: the same
 # output frames, script output and counters, for the Lua and C midstats
 # and for rewrite.lua (whose rewritten frames tshark's checksum
-# verification also has to accept, as in test_setlastpkt).
+# verification also has to accept, as in test_scripts).
 . "$(dirname "$0")/lib.sh"
 
 PGO=$TMP/b
