@@ -36,12 +36,16 @@ grep -Eq "^many flows \(http, 3000 connections at a time\): io [0-9.]+ Mpps \([0
 grep -Eq "^offline, one pass over a capture file of 20000 short connections \([0-9]+ packets; mOS's C midstat: about 2.5 Mpps on 1.1 M\): c-midstat [0-9.]+ Mpps, lua-midstat [0-9.]+ Mpps$" \
 	"$TMP/bench.out" || fail "no offline line"
 grep -q "^memory: [0-9]* open flows" "$TMP/bench.out" || fail "no memory line"
+grep -q "^moonbox benchmarks: .*, build: as found (--no-build)$" \
+	"$TMP/bench.out" || fail "the header does not say which build ran"
 grep -q "^flow index, 20000 keys" "$TMP/bench.out" || fail "no flow index line"
 
 "$PY" - "$TMP/bench.json" <<'PY' || fail "JSON shape"
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["cores"] == 1 and j["machine"]
+# Which build was measured (here the test build, as it was).
+assert j["build"] == "as found (--no-build)", j["build"]
 for c in ("io", "track", "c-midstat", "lua-midstat", "lua-rewrite", "lua-peek"):
     assert j["configs"][c]["mpps"] > 0, c
     cp = j["configs"][c]["cycles_per_packet"]
