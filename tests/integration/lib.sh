@@ -66,6 +66,20 @@ assert_eq() {
 	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
 }
 
+# checksums_ok PCAP: tshark finds every IP and TCP checksum good (and
+# some TCP frames at all).
+checksums_ok() {
+	local total good
+
+	total=$(tshark -r "$1" -Y tcp 2>/dev/null | wc -l)
+	good=$(tshark -r "$1" -o ip.check_checksum:TRUE \
+		-o tcp.check_checksum:TRUE \
+		-Y 'tcp && ip.checksum.status == 1 && tcp.checksum.status == 1' \
+		2>/dev/null | wc -l)
+	[ "$total" -gt 0 ] || fail "$1: no TCP frames"
+	assert_eq "$good" "$total" "$1: frames with good IP and TCP checksums"
+}
+
 # run_moonbox ARGS...: moonbox without the progress line.
 run_moonbox() {
 	"$MOONBOX" --no-progress "$@"

@@ -59,18 +59,6 @@ sum_field() {
 	sed -n "s/$2/\1/p" "$1" | awk '{ s += $1 } END { print s + 0 }'
 }
 
-checksums_ok() {	# checksums_ok PCAP: every IP and TCP checksum good
-	local total good
-
-	total=$(tshark -r "$1" -Y tcp 2>/dev/null | wc -l)
-	good=$(tshark -r "$1" -o ip.check_checksum:TRUE \
-		-o tcp.check_checksum:TRUE \
-		-Y 'tcp && ip.checksum.status == 1 && tcp.checksum.status == 1' \
-		2>/dev/null | wc -l)
-	[ "$total" -gt 0 ] || fail "$1: no TCP frames"
-	assert_eq "$good" "$total" "$1: frames with good IP and TCP checksums"
-}
-
 # -- stream_dump ------------------------------------------------------------
 
 for seed in 31 32; do
