@@ -248,7 +248,9 @@ section(struct pcapng *ng, const uint8_t *body, uint32_t blen)
 /* The time stamp in microseconds: libpcap's seconds and fraction (both
  * 64-bit, wrapping where libpcap's do), then net_pcap's sum of
  * tv_sec * 10^6 and tv_usec (an int). The common resolutions divide by a
- * constant. */
+ * constant. Seconds whose microseconds do not fit in 64 bits (past the
+ * year 586 912, or before 1970: damaged files) are taken modulo 2^32, as
+ * a pcap record holds them (tcpdump -w, moonbox -w). */
 static uint64_t
 stamp_us(const struct pcapng_if *i, uint64_t t)
 {
@@ -271,6 +273,8 @@ stamp_us(const struct pcapng_if *i, uint64_t t)
 			frac = frac * US / i->tsresol;
 	}
 	sec += (uint64_t)i->tsoffset;
+	if (sec > (UINT64_MAX - INT32_MAX) / US)
+		sec &= UINT32_MAX;
 	return sec * US + (uint64_t)(int64_t)(int32_t)(uint32_t)frac;
 }
 
