@@ -5,8 +5,8 @@
  * into packet buffers here, as net_pcap would hand them over (data,
  * lengths, the receive time stamp field, a chain for a frame longer than
  * one buffer), without libpcap's two buffered reads and copies per frame.
- * The -r port stays a net_pcap port (it writes -w); only its reception
- * comes from here. Other files (other link types, pipes) are left to
+ * The -r port stays a net_pcap port; only its reception comes from here
+ * (and -w is written by capwrite.c). Other files (other link types, pipes) are left to
  * libpcap.
  */
 #ifndef MB_CAPFILE_H

@@ -261,12 +261,12 @@ static void
 flush_port(struct core *c, uint16_t port)
 {
 	struct core_sink *s = &c->sink[port];
-	uint16_t sent = 0, id = g_rt.ports[port].id;
+	uint16_t sent = 0;
 	uint64_t t0 = c->pipe.cycles ? rte_rdtsc() : 0;
 
 	while (sent < s->n) {
-		sent += rte_eth_tx_burst(id, c->txq, &s->m[sent],
-					 (uint16_t)(s->n - sent));
+		sent += rt_tx_burst(port, c->txq, &s->m[sent],
+				    (uint16_t)(s->n - sent));
 		if (sent == s->n)
 			break;
 		if (!g_rt.offline) {
@@ -366,6 +366,28 @@ core_tx(struct core *c, uint16_t port, struct rte_mbuf *m)
 	sink_put(c, port, m);
 }
 
+/* A packet a callback sends gets the time stamp of the packet being
+ * processed, or else the core's packet clock: -w writes it with the
+ * traffic's times. (With the wall clock and no packet, the writer gives
+ * it the time of the frame before it.) */
+static void
+stamp_gen(struct core *c, struct rte_mbuf *m)
+{
+	const struct pipe_pkt *k = &c->pipe.cur;
+	uint64_t us;
+
+	if (g_rt.ts_off < 0)
+		return;
+	if (k->valid && rt_has_ts(k->m))
+		us = *RTE_MBUF_DYNFIELD(k->m, g_rt.ts_off, const uint64_t *);
+	else if (c->pipe.clock_packet && c->pipe.now_ms != 0)
+		us = c->pipe.now_ms * 1000;
+	else
+		return;
+	*RTE_MBUF_DYNFIELD(m, g_rt.ts_off, uint64_t *) = us;
+	m->ol_flags |= g_rt.ts_flag;
+}
+
 void
 core_tx_gen(struct core *c, uint16_t port, struct rte_mbuf *m)
 {
@@ -375,6 +397,7 @@ core_tx_gen(struct core *c, uint16_t port, struct rte_mbuf *m)
 	}
 	c->st.pkts_sent++;
 	m->ol_flags |= g_rt.gen_flag;
+	stamp_gen(c, m);
 	sink_put(c, port, m);
 }
 

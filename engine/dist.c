@@ -115,11 +115,11 @@ drain_workers(struct stats *st)
 					   RT_BURST, NULL);
 		for (i = 0; i < n; i++) {
 			struct rte_mbuf *m = pkts[i];
-			uint16_t port = g_rt.ports[m->port].id;
+			uint16_t port = m->port;
 
 			/* Ordering per worker is kept; one packet at a time
 			 * keeps ports apart without sorting. */
-			while (rte_eth_tx_burst(port, 0, &m, 1) == 0) {
+			while (rt_tx_burst(port, 0, &m, 1) == 0) {
 				if (!g_rt.offline) {
 					/* A generated packet was never received:
 					 * it is not a fate of a received one. */

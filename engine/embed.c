@@ -185,10 +185,10 @@ mbx_running(void)
 	return 0;
 }
 
-void
+int
 mbx_wait(void)
 {
-	rt_wait();
+	return rt_wait();
 }
 
 void

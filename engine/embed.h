@@ -47,8 +47,9 @@ void mbx_core_activity(mctx_t mctx, int *busy, uint64_t *heartbeat);
 void mbx_stop(void);
 /* 1 while a core is still running. */
 int mbx_running(void);
-/* Wait for all cores and the distributor. */
-void mbx_wait(void);
+/* Wait for all cores and the distributor, then close the -w file: -1
+ * (reported on stderr) if it could not be written whole. */
+int mbx_wait(void);
 /* Sum of all counters so far (racy while running: for progress only). */
 void mbx_totals(struct stats *total);
 /* The share of the -r file read so far (0 to 1), -1 if unknown. */

@@ -27,6 +27,7 @@
 #include <rte_mbuf_pool_ops.h>
 
 #include "capfile.h"
+#include "capwrite.h"
 #include "core.h"
 #include "ipfrag.h"
 #include "rt.h"
@@ -79,11 +80,6 @@ check_output(const char *prog, const char *path)
 {
 	int fd;
 
-	if (strchr(path, ',') != NULL) {
-		fprintf(stderr, "%s: %s: file names with ',' are not supported\n",
-			prog, path);
-		return -1;
-	}
 	fd = open(path, O_WRONLY | O_CREAT, 0644);
 	if (fd < 0) {
 		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, path,
@@ -282,13 +278,9 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 		if (o->write_file != NULL &&
 		    check_output(prog, o->write_file) < 0)
 			return -1;
-		if (o->write_file != NULL)
-			snprintf(spec, sizeof(spec),
-				 "net_pcap_mbr,rx_pcap=%s,tx_pcap=%s",
-				 o->read_file, o->write_file);
-		else
-			snprintf(spec, sizeof(spec), "net_pcap_mbr,rx_pcap=%s",
-				 o->read_file);
+		/* -w is written by capwrite.c, not by net_pcap's dumper. */
+		snprintf(spec, sizeof(spec), "net_pcap_mbr,rx_pcap=%s",
+			 o->read_file);
 		add_port(spec, "net_pcap_mbr", 1, o->write_file != NULL);
 	}
 	for (i = 0; i < o->nb_ports; i++) {
@@ -561,6 +553,14 @@ rt_start(int nb_cores)
 						       &g_rt.ts_flag) != 0)
 			g_rt.ts_off = -1;
 	}
+	if (g_rt.opts.write_file != NULL) {
+		g_rt.ports[0].wcap = capwrite_open(g_rt.opts.write_file);
+		if (g_rt.ports[0].wcap == NULL) {
+			fprintf(stderr, "moonbox: cannot write '%s': %s\n",
+				g_rt.opts.write_file, strerror(errno));
+			return -1;
+		}
+	}
 	if (g_rt.use_dist) {
 		for (i = 0; i < nb_cores; i++) {
 			char name[32];
@@ -622,16 +622,28 @@ rt_request_stop(void)
 			g_rt.cores[i]->stop = 1;
 }
 
-void
+int
 rt_wait(void)
 {
-	int i;
+	int i, ret = 0;
 
 	for (i = 0; i < RT_MAX_CORES; i++)
 		if (g_rt.cores[i] != NULL)
 			core_join(g_rt.cores[i]);
 	if (g_rt.use_dist)
 		rte_eal_wait_lcore(g_rt.dist_lcore);
+	/* Nothing transmits any more. */
+	for (i = 0; i < g_rt.nb_ports; i++) {
+		if (g_rt.ports[i].wcap == NULL)
+			continue;
+		if (capwrite_close(g_rt.ports[i].wcap) != 0) {
+			fprintf(stderr, "moonbox: cannot write '%s': %s\n",
+				g_rt.opts.write_file, strerror(errno));
+			ret = -1;
+		}
+		g_rt.ports[i].wcap = NULL;
+	}
+	return ret;
 }
 
 uint16_t
@@ -643,6 +655,17 @@ rt_rx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n)
 		return capfile_rx(pt->cap, g_rt.pool, g_rt.ts_off, g_rt.ts_flag,
 				  b, n);
 	return rte_eth_rx_burst(pt->id, q, b, n);
+}
+
+uint16_t
+rt_tx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n)
+{
+	const struct rt_port *pt = &g_rt.ports[p];
+
+	if (pt->wcap != NULL)
+		return capwrite_burst(pt->wcap, g_rt.ts_off, g_rt.ts_flag, b,
+				      n);
+	return rte_eth_tx_burst(pt->id, q, b, n);
 }
 
 double
@@ -741,6 +764,7 @@ rt_cleanup(void)
 	}
 	for (i = 0; i < g_rt.nb_ports; i++) {
 		capfile_close(g_rt.ports[i].cap);
+		capwrite_close(g_rt.ports[i].wcap);	/* start-up failed */
 		if (!g_rt.ports[i].probed)
 			continue;
 		if (g_rt.started)

@@ -49,6 +49,7 @@ struct rt_port {
 	uint8_t probed;		/* DPDK created it (p->id is valid) */
 	uint16_t nb_q;		/* rx/tx queues configured */
 	struct capfile *cap;	/* -r: the frames come from here (capfile.h) */
+	struct capwrite *wcap;	/* -w: the frames leaving go here (capwrite.h) */
 	char name[128];		/* vdev name or PCI address */
 	char spec[1024];		/* as given by the user */
 };
@@ -73,7 +74,7 @@ struct rt {
 	struct stats dist_stats;
 	struct ipfrag *dist_frag;	/* the distributor's reassembly */
 	struct rte_mempool *dist_big;	/* its datagrams' buffers */
-	int ts_off;			/* mbuf field of rx timestamps (ns), */
+	int ts_off;			/* mbuf field of rx timestamps (us), */
 	uint64_t ts_flag;		/* and its flag (see rt_has_ts) */
 	struct core *cores[RT_MAX_CORES];
 	volatile int go;	/* workers may read input */
@@ -113,14 +114,20 @@ rt_release(void);
 void
 rt_request_stop(void);
 
-/* Wait until all created cores have finished. */
-void
+/* Wait until all created cores have finished, then close the -w file:
+ * -1 (reported on stderr) if it could not be written whole. */
+int
 rt_wait(void);
 
 /* Read a burst from port index p, queue q (the -r file's frames come
  * from capfile.c, not from the port's driver). */
 uint16_t
 rt_rx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n);
+
+/* Transmit a burst on port index p, queue q (the -w file's frames go to
+ * capwrite.c, not to the port's driver); returns the frames taken. */
+uint16_t
+rt_tx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n);
 
 /* After an empty read of an offline port: 1 if its input is over, 0 if it
  * only lacked buffers (*last_nombuf: the driver's count of those at the

@@ -166,7 +166,8 @@ main(int argc, char **argv)
 		if (o.time_s > 0 && now_s() - t0 >= o.time_s)
 			mbx_stop();
 	}
-	mbx_wait();
+	if (mbx_wait() != 0)
+		status = 1;
 	mbx_set_run_seconds(now_s() - t0);
 	if (progress)
 		fprintf(stderr, "\r%*s\r", 78, "");

@@ -177,6 +177,49 @@ print(n)
 ' "$1" || fail "pcap_count $1"
 }
 
+# same_times [--sorted] IN OUT: OUT's frames carry the time stamps libpcap
+# reads for IN's first frames (tcpdump writes what it read; for a damaged
+# file, up to the damage). Compared as instants in microseconds, modulo
+# the 2^32 s of a pcap record: a record whose microseconds are out of
+# range (libpcap keeps them so) and moonbox's normalised one are the same
+# instant. With --sorted, in any order (all of IN's).
+same_times() {
+	local sorted=0
+
+	if [ "$1" = --sorted ]; then
+		sorted=1
+		shift
+	fi
+	rm -f "$TMP/same_times.pcap"
+	tcpdump -r "$1" -w "$TMP/same_times.pcap" 2>/dev/null || true
+	"$PY" - "$TMP/same_times.pcap" "$2" "$sorted" <<'PY'
+import struct, sys
+
+
+def instants(path):
+    d = open(path, "rb").read()
+    m = d[:4]
+    e = "<" if m in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    ns = m in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    off, out = 24, []
+    while off + 16 <= len(d):
+        sec, frac, caplen = struct.unpack(e + "IiI", d[off:off + 12])
+        if ns:
+            frac = (frac & 0xffffffff) // 1000
+        out.append((sec * 1000000 + frac) % (1000000 << 32))
+        off += 16 + caplen
+    return out
+
+
+ref, out = instants(sys.argv[1]), instants(sys.argv[2])
+if sys.argv[3] == "1":
+    ok = sorted(ref) == sorted(out)
+else:
+    ok = ref[:len(out)] == out
+sys.exit(0 if ok else 1)
+PY
+}
+
 # -- Checks that record a failure and go on, so that all runs are made
 # before the verdict and one failure does not hide the others.
 

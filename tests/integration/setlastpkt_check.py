@@ -12,7 +12,8 @@ only the nth frame carrying payload of that direction in each flow.
 
 Subcommands (each exits non-zero with a message when a check fails):
   expect IN EXP [edit options]     write the capture moonbox must produce
-  sendpkt IN OUT STATS             output = input + one valid copy each
+  sendpkt IN OUT STATS             output = input + one valid copy each,
+                                   time stamps included
   reset IN OUT LOG STATS           two exact RSTs per flow, then orphans
   wires IN OUT SWIRE RWIRE         the two sides' views of a rewritten run
   streams PLAIN SWIRE RWIRE ...    tshark's reassembly of both wires
@@ -192,36 +193,47 @@ def cmd_expect(a):
     print("selected %d changed %d dropped %d" % (nsel, nchanged, ndrop))
 
 
-def pop_copy(out, tmpl):
-    """Remove from out the frame mtcp_sendpkt must have made from tmpl:
-    its headers with payload MARK, lengths and checksums recomputed."""
+def pop_copy(out, tmpl, ts):
+    """Remove from out, a list of (time stamp, frame), the frame
+    mtcp_sendpkt must have made from tmpl: its headers with payload MARK,
+    lengths and checksums recomputed, and tmpl's time stamp ts (the packet
+    being processed when it was sent)."""
     p = parse(tmpl)
     n = bytearray(tmpl[:p.t + p.doff] + MARK)
     n[16:18] = struct.pack("!H", len(n) - 14)
     fix_csums(n)
     n = bytes(n)
-    for i, b in enumerate(out):
-        if b == n:
+    for i, (t, b) in enumerate(out):
+        if b == n and t == ts:
             return out[:i] + out[i + 1:]
     return None
 
 
+def timed(path):
+    try:
+        return pcapfile.timed(path)
+    except pcapfile.PcapError as x:
+        die(str(x))
+
+
 def cmd_sendpkt(a):
-    fin, fout = frames(a.input), frames(a.output)
+    tin, tout = timed(a.input), timed(a.output)
+    fin = [b for _, b in tin]
     sel = selector(a.dir, a.nth)
-    rest, ncopies = list(fout), 0
-    for b, c in zip(fin, classify(fin)):
+    rest, ncopies = list(tout), 0
+    for i, ((ts, b), c) in enumerate(zip(tin, classify(fin))):
         if not sel(c):
             continue
-        rest = pop_copy(rest, b)
+        rest = pop_copy(rest, b, ts)
         if rest is None:
-            die("no valid copy of selected frame %d in the output"
-                % (fin.index(b) + 1))
+            die("no valid copy of selected frame %d, with its time stamp, "
+                "in the output" % (i + 1))
         ncopies += 1
     if ncopies == 0:
         die("no frame selected")
-    if rest != fin:
-        die("output minus the %d copies differs from the input" % ncopies)
+    if rest != tin:
+        die("output minus the %d copies differs from the input (frames or "
+            "time stamps)" % ncopies)
     s = json.load(open(a.stats))
     if s["pkts_sent"] != ncopies:
         die("pkts_sent %d, expected %d" % (s["pkts_sent"], ncopies))

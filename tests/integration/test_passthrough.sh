@@ -1,9 +1,10 @@
 #!/bin/bash
 # test_passthrough.sh - moonbox with an empty policy is a wire: every frame
-# of a capture comes out unchanged (malformed ones included), the counters
-# account for each frame, and --drop-malformed, --passive and -c 2 change
-# exactly what they should; -r's own reader gives the engine what libpcap
-# gives it. Also the exit status and message of the common user errors.
+# of a capture comes out unchanged and with its time stamp (malformed ones
+# included), the counters account for each frame, and --drop-malformed,
+# --passive and -c 2 change exactly what they should; -r's own reader
+# gives the engine what libpcap gives it. Also the exit status and message
+# of the common user errors.
 # The expected outputs never come from moonbox itself: they are the
 # inputs, mkpcap's --valid-only twin of the hostile capture, or what
 # libpcap (net_pcap's rx_pcap) reads.
@@ -45,6 +46,7 @@ rc=$(run_status r1 run_moonbox -r flows.pcap -w out1.pcap --stats s1.json \
 	empty.lua)
 assert_eq "$rc" 0 "exit status (stderr: $(cat r1.err))"
 "$PCAPCMP" flows.pcap out1.pcap || fail "flows: output differs from input"
+same_times flows.pcap out1.pcap || fail "flows: time stamps differ from input"
 check_forwarded_all flows.pcap s1.json
 assert_eq "$(json_get s1.json tcp_packets)" "$nflows" "flows: tcp_packets"
 assert_eq "$(json_get s1.json malformed)" 0 "flows: malformed"
@@ -54,6 +56,7 @@ rc=$(run_status r2 run_moonbox -r hostile.pcap -w out2.pcap --stats s2.json \
 	empty.lua)
 assert_eq "$rc" 0 "exit status (stderr: $(cat r2.err))"
 "$PCAPCMP" hostile.pcap out2.pcap || fail "hostile: output differs from input"
+same_times hostile.pcap out2.pcap || fail "hostile: time stamps differ from input"
 check_forwarded_all hostile.pcap s2.json
 check_counters s2.json hostile.man
 assert_eq "$(json_get s2.json dropped_malformed)" 0 "hostile: dropped_malformed"
@@ -90,6 +93,8 @@ for in in flows hostile; do
 	assert_eq "$rc" 0 "-c 2 $in: exit status (stderr: $(cat r5$in.err))"
 	"$PCAPCMP" --ignore-order $in.pcap out5$in.pcap ||
 		fail "-c 2 $in: output is not the input's frames"
+	same_times --sorted $in.pcap out5$in.pcap ||
+		fail "-c 2 $in: output is not the input's time stamps"
 	check_forwarded_all $in.pcap s5$in.json
 	check_cores_sum s5$in.json
 	assert_eq "$(json_get s5$in.json cores)" 2 "-c 2 $in: cores reported"
@@ -163,6 +168,7 @@ for v in le_us be_ns trunc oversnap cut bogus bogus2 ng ng_le ng_be ng_spb \
 	grep -qF "$f: read from its mapping" r7${v}map.err ||
 		fail "$v: -r did not map it: $(grep read r7${v}map.err)"
 	"$PCAPCMP" $v-pcap.pcap $v-map.pcap || fail "$v: outputs differ"
+	same_times $f $v-map.pcap || fail "$v: -w changed the time stamps"
 	cmp -s $v-pcap.trace.0 $v-map.trace.0 || fail "$v: events differ"
 	grep -q TIMEOUT $v-map.trace.0 || fail "$v: no idle timeout"
 	"$PY" - $v-pcap.json $v-map.json <<'PY' || fail "$v: counters differ"
@@ -173,6 +179,10 @@ d = [k for k in a if k not in ("run_seconds", "tsc_hz", "cores")
 assert not d, [(k, a[k], b[k]) for k in d]
 PY
 done
+# net_pcap's dumper (the --port runs) stamps the time it writes a frame:
+# the check above tells the difference.
+same_times le_us.pcap le_us-pcap.pcap &&
+	fail "le_us: net_pcap's dumper kept the time stamps"
 # All of le_us.pcap's frames came out, up to a cut or hostile record, and
 # (by tshark) the jumbo one whole.
 assert_eq "$(pcap_count le_us-map.pcap)" "$((nflows + 1))" "le_us: frames out"
@@ -205,6 +215,11 @@ assert_eq "$rc" 0 "huge -r: exit status (stderr: $(cat r8.err))"
 assert_eq "$(json_get h1.json tx_packets)" 2 "huge -r: tx_packets"
 assert_eq "$(json_get h1.json unanalysed)" 1 "huge -r: unanalysed"
 check_conservation h1.json
+# -w writes it whole (net_pcap's dumper cut frames to 16 128 bytes).
+"$PCAPCMP" huge.pcap huge-map.pcap || fail "huge -r: output differs from input"
+assert_eq "$(tshark -r huge-map.pcap -T fields -e frame.cap_len 2>/dev/null |
+	head -1)" 70000 "huge -r: the frame's length out (tshark)"
+same_times huge.pcap huge-map.pcap || fail "huge -r: time stamps differ"
 rc=$(run_status r8ng run_moonbox -r ng_huge.pcapng -w ng_huge-map.pcap \
 	--stats h1ng.json empty.lua)
 assert_eq "$rc" 0 "ng_huge -r: exit status (stderr: $(cat r8ng.err))"
@@ -249,6 +264,8 @@ for f in ng_cut.pcapng ng_bad.pcapng ng_trailer.pcapng \
 		assert_eq "$rc" 0 "$f: exit status (stderr: $(cat dmg.err))"
 		"$PCAPCMP" dmg-t.pcap dmg-m.pcap ||
 			fail "$f: frames differ from tcpdump's"
+		same_times dmg-t.pcap dmg-m.pcap ||
+			fail "$f: time stamps differ from tcpdump's"
 		check_conservation dmg.json
 		;;
 	*)
@@ -279,6 +296,21 @@ rc=$(run_status e4 run_moonbox -r garbage.pcap empty.lua)
 assert_eq "$rc" 1 "non-pcap input: exit status"
 grep -qF garbage.pcap e4.err ||
 	fail "non-pcap input: message does not name the file: $(cat e4.err)"
+
+# An output that cannot be written whole: said, and the exit status is 1.
+rc=$(run_status e6 run_moonbox -r flows.pcap -w /dev/full empty.lua)
+assert_eq "$rc" 1 "-w /dev/full: exit status"
+grep -qF "cannot write '/dev/full'" e6.err ||
+	fail "-w /dev/full: no message: $(cat e6.err)"
+rc=$(run_status e7 run_moonbox -r flows.pcap -w "$TMP/no/such/dir.pcap" \
+	empty.lua)
+assert_eq "$rc" 1 "-w into a missing directory: exit status"
+grep -qF "$TMP/no/such/dir.pcap" e7.err ||
+	fail "-w into a missing directory: message does not name the file"
+# (net_pcap's device arguments cannot hold a ',', moonbox's writer can.)
+rc=$(run_status e8 run_moonbox -r flows.pcap -w "out,8.pcap" empty.lua)
+assert_eq "$rc" 0 "-w name with a comma: exit status (stderr: $(cat e8.err))"
+"$PCAPCMP" flows.pcap "out,8.pcap" || fail "-w name with a comma: output"
 
 rc=$(run_status e5 run_moonbox --version)
 assert_eq "$rc" 0 "--version: exit status"

@@ -45,3 +45,15 @@ def write(path, hdr, e, recs):
 
 def frames(path):
     return [b for _, b in read(path)[2]]
+
+
+def timed(path):
+    """[(time stamp in microseconds, frame)] (a nanosecond file's stamps
+    rounded down)."""
+    hdr, e, recs = read(path)
+    ns = hdr[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    out = []
+    for rh, b in recs:
+        sec, frac = struct.unpack(e + "II", rh[:8])
+        out.append((sec * 1000000 + (frac // 1000 if ns else frac), b))
+    return out

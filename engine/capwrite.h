@@ -1,0 +1,43 @@
+/*
+ * capwrite.h - the offline output (-w FILE): a pcap file of the frames
+ * that leave by the -r port, each with the time it was captured.
+ *
+ * net_pcap's dumper stamps every frame with the time it is written, so an
+ * output read by Wireshark or tcptrace showed the run, not the traffic;
+ * and it cuts frames longer than 16 128 bytes. Here a frame keeps the
+ * receive time stamp its buffer carries (capfile.c and net_pcap's reader
+ * set it, in microseconds) and is written whole up to 262 144 bytes. A
+ * frame without one (a packet no callback stamped) takes the time of the
+ * frame written before it.
+ */
+#ifndef MB_CAPWRITE_H
+#define MB_CAPWRITE_H
+
+#include <stdint.h>
+#include <rte_mbuf.h>
+
+/* The longest frame written whole (libpcap's largest snapshot length);
+ * a longer one is cut, its record keeping the whole length. */
+#define CAPWRITE_SNAPLEN	262144u
+
+struct capwrite;
+
+/* A new, empty microsecond pcap file of Ethernet frames at path, or NULL
+ * with errno set. */
+struct capwrite *
+capwrite_open(const char *path);
+
+/* Write n frames (their time stamp in the field at ts_off when ts_flag is
+ * set) and free them; returns n. Threads may call it together. After a
+ * write error the frames are freed unwritten (capwrite_close reports
+ * it). */
+uint16_t
+capwrite_burst(struct capwrite *w, int ts_off, uint64_t ts_flag,
+	       struct rte_mbuf **m, uint16_t n);
+
+/* Flush and close; 0, or -1 with errno set if some frame or the file's
+ * end could not be written. NULL is ignored. */
+int
+capwrite_close(struct capwrite *w);
+
+#endif /* MB_CAPWRITE_H */
