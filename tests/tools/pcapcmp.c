@@ -1,7 +1,8 @@
 /*
  * pcapcmp.c - compare two captures frame by frame: captured bytes only,
- * not timestamps nor wire lengths, so a microsecond input and moonbox's
- * nanosecond output of the same frames are equal.
+ * not timestamps nor wire lengths, so a microsecond input and net_pcap's
+ * nanosecond output of the same frames are equal (lib.sh's same_times
+ * compares time stamps).
  *
  * With --ignore-order the captures are compared as multisets of frames,
  * for multi-core runs that forward the same frames in another order.
