@@ -6,8 +6,8 @@
  * lengths, the receive time stamp field, a chain for a frame longer than
  * one buffer), without libpcap's two buffered reads and copies per frame.
  * The -r port stays a net_pcap port; only its reception comes from here
- * (and -w is written by capwrite.c). Other files (other link types, pipes) are left to
- * libpcap.
+ * (and -w is written by capwrite.c). Other files (other link types,
+ * pipes) are left to libpcap.
  */
 #ifndef MB_CAPFILE_H
 #define MB_CAPFILE_H

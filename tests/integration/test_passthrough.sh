@@ -56,7 +56,8 @@ rc=$(run_status r2 run_moonbox -r hostile.pcap -w out2.pcap --stats s2.json \
 	empty.lua)
 assert_eq "$rc" 0 "exit status (stderr: $(cat r2.err))"
 "$PCAPCMP" hostile.pcap out2.pcap || fail "hostile: output differs from input"
-same_times hostile.pcap out2.pcap || fail "hostile: time stamps differ from input"
+same_times hostile.pcap out2.pcap ||
+	fail "hostile: time stamps differ from input"
 check_forwarded_all hostile.pcap s2.json
 check_counters s2.json hostile.man
 assert_eq "$(json_get s2.json dropped_malformed)" 0 "hostile: dropped_malformed"
