@@ -212,6 +212,8 @@ def instants(path):
 
 
 ref, out = instants(sys.argv[1]), instants(sys.argv[2])
+if ref and not out:
+    sys.exit(1)	# nothing written: nothing to compare is no success
 if sys.argv[3] == "1":
     ok = sorted(ref) == sorted(out)
 else:

@@ -87,6 +87,18 @@ assert_eq "$(json_get s4.json dropped_passive)" "$nflows" \
 assert_eq "$(json_get s4.json rx_nombuf)" 0 "passive: rx_nombuf"
 check_conservation s4.json
 
+step "-r from a pipe: read by libpcap as it comes"
+# ("-" is the standard input; a pipe cannot be read twice, so moonbox does
+# not open it before net_pcap does.)
+rc=$(cat flows.pcap | run_status rp run_moonbox -r - -w outp.pcap \
+	--stats sp.json empty.lua)
+assert_eq "$rc" 0 "pipe: exit status (stderr: $(cat rp.err))"
+"$PCAPCMP" flows.pcap outp.pcap || fail "pipe: output differs from input"
+same_times flows.pcap outp.pcap || fail "pipe: time stamps differ from input"
+check_forwarded_all flows.pcap sp.json
+rc=$(echo "not a capture" | run_status rp2 run_moonbox -r - empty.lua)
+assert_eq "$rc" 1 "pipe of garbage: exit status"
+
 step "-c 2: same frames, in any order"
 for in in flows hostile; do
 	rc=$(run_status r5$in run_moonbox -r $in.pcap -w out5$in.pcap \
