@@ -96,6 +96,21 @@ check_output(const char *prog, const char *path)
 	return 0;
 }
 
+/* Whether -w names the -r input (or a link to it): writing it would
+ * truncate the file being read (mapped: a SIGBUS). Said if so. */
+static int
+same_file(const char *prog, const char *in, const char *out)
+{
+	struct stat a, b;
+
+	if (stat(in, &a) != 0 || stat(out, &b) != 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino || !S_ISREG(a.st_mode))
+		return 0;
+	fprintf(stderr, "%s: '%s' is the input: -w would overwrite it\n", prog,
+		out);
+	return 1;
+}
+
 /* A PCI address as EAL accepts it: [DDDD:]BB:DD.F */
 static int
 is_pci_addr(const char *s)
@@ -282,7 +297,8 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 		if (check_capture(prog, o->read_file) < 0)
 			return -1;
 		if (o->write_file != NULL &&
-		    check_output(prog, o->write_file) < 0)
+		    (same_file(prog, o->read_file, o->write_file) ||
+		     check_output(prog, o->write_file) < 0))
 			return -1;
 		/* -w is written by capwrite.c, not by net_pcap's dumper. */
 		snprintf(spec, sizeof(spec), "net_pcap_mbr,rx_pcap=%s",

@@ -320,6 +320,14 @@ rc=$(run_status e7 run_moonbox -r flows.pcap -w "$TMP/no/such/dir.pcap" \
 assert_eq "$rc" 1 "-w into a missing directory: exit status"
 grep -qF "$TMP/no/such/dir.pcap" e7.err ||
 	fail "-w into a missing directory: message does not name the file"
+# -w naming the -r input (here through a link) is refused: writing it
+# truncated the file being read (mapped: a SIGBUS).
+cp flows.pcap self.pcap
+ln -s self.pcap self-link.pcap
+rc=$(run_status e9 run_moonbox -r self.pcap -w self-link.pcap empty.lua)
+assert_eq "$rc" 1 "-w = -r: exit status"
+grep -qF "is the input" e9.err || fail "-w = -r: no message: $(cat e9.err)"
+cmp -s flows.pcap self.pcap || fail "-w = -r: the input was changed"
 # (net_pcap's device arguments cannot hold a ',', moonbox's writer can.)
 rc=$(run_status e8 run_moonbox -r flows.pcap -w "out,8.pcap" empty.lua)
 assert_eq "$rc" 0 "-w name with a comma: exit status (stderr: $(cat e8.err))"
