@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <pcap/pcap.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_spinlock.h>
@@ -36,7 +38,16 @@ capwrite_open(const char *path)
 	rte_spinlock_init(&w->lock);
 	w->buf = malloc(CAPWRITE_BUF);
 	w->chain = malloc(CAPWRITE_SNAPLEN);
-	w->f = fopen(path, "wb");
+	if (strcmp(path, "-") == 0) {
+		/* The standard output, as tcpdump -w - writes it. */
+		int fd = dup(STDOUT_FILENO);
+
+		w->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+		if (fd >= 0 && w->f == NULL)
+			close(fd);
+	} else {
+		w->f = fopen(path, "wb");
+	}
 	if (w->buf == NULL || w->chain == NULL || w->f == NULL)
 		goto fail;
 	/* Before the first write: the dumper writes the file header at once. */
@@ -94,10 +105,17 @@ capwrite_burst(struct capwrite *w, int ts_off, uint64_t ts_flag,
 		pcap_dump((u_char *)w->d, &h, data);
 	}
 	if (w->err == 0 && ferror(w->f))
-		w->err = errno != 0 ? errno : EIO;
+		__atomic_store_n(&w->err, errno != 0 ? errno : EIO,
+				 __ATOMIC_RELAXED);
 	rte_spinlock_unlock(&w->lock);
 	rte_pktmbuf_free_bulk(m, n);
 	return n;
+}
+
+int
+capwrite_failed(const struct capwrite *w)
+{
+	return __atomic_load_n(&w->err, __ATOMIC_RELAXED) != 0;
 }
 
 int

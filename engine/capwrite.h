@@ -22,18 +22,22 @@
 
 struct capwrite;
 
-/* A new, empty microsecond pcap file of Ethernet frames at path, or NULL
- * with errno set. */
+/* A new, empty microsecond pcap file of Ethernet frames at path ("-":
+ * the standard output), or NULL with errno set. */
 struct capwrite *
 capwrite_open(const char *path);
 
 /* Write n frames (their time stamp in the field at ts_off when ts_flag is
  * set) and free them; returns n. Threads may call it together. After a
- * write error the frames are freed unwritten (capwrite_close reports
- * it). */
+ * write error the frames are freed unwritten (capwrite_failed says so,
+ * capwrite_close reports it). */
 uint16_t
 capwrite_burst(struct capwrite *w, int ts_off, uint64_t ts_flag,
 	       struct rte_mbuf **m, uint16_t n);
+
+/* Whether a write failed (the rest of the output is lost). */
+int
+capwrite_failed(const struct capwrite *w);
 
 /* Flush and close; 0, or -1 with errno set if some frame or the file's
  * end could not be written. NULL is ignored. */

@@ -296,7 +296,7 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 
 		if (check_capture(prog, o->read_file) < 0)
 			return -1;
-		if (o->write_file != NULL &&
+		if (o->write_file != NULL && strcmp(o->write_file, "-") != 0 &&
 		    (same_file(prog, o->read_file, o->write_file) ||
 		     check_output(prog, o->write_file) < 0))
 			return -1;
@@ -684,9 +684,14 @@ rt_tx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n)
 {
 	const struct rt_port *pt = &g_rt.ports[p];
 
-	if (pt->wcap != NULL)
-		return capwrite_burst(pt->wcap, g_rt.ts_off, g_rt.ts_flag, b,
-				      n);
+	if (pt->wcap != NULL) {
+		n = capwrite_burst(pt->wcap, g_rt.ts_off, g_rt.ts_flag, b, n);
+		/* The rest would be lost too (a full disk, a closed pipe):
+		 * the run ends, and rt_wait() says why. */
+		if (capwrite_failed(pt->wcap))
+			rt_request_stop();
+		return n;
+	}
 	return rte_eth_tx_burst(pt->id, q, b, n);
 }
 

@@ -139,6 +139,9 @@ main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* A reader of -w - that goes away is a write error (reported, the
+	 * run ends cleanly), not a kill. */
+	signal(SIGPIPE, SIG_IGN);
 	if (mbx_init(&o, prog) != 0) {
 		mbx_cleanup();
 		return 1;

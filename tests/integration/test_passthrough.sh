@@ -310,11 +310,29 @@ assert_eq "$rc" 1 "non-pcap input: exit status"
 grep -qF garbage.pcap e4.err ||
 	fail "non-pcap input: message does not name the file: $(cat e4.err)"
 
-# An output that cannot be written whole: said, and the exit status is 1.
-rc=$(run_status e6 run_moonbox -r flows.pcap -w /dev/full empty.lua)
+# An output that cannot be written whole: said, the exit status is 1, and
+# the run ends there (the rest would be lost too).
+"$MKPCAP" http big.pcap --conns 5000 >/dev/null
+rc=$(run_status e6 run_moonbox -r big.pcap -w /dev/full --stats e6.json \
+	empty.lua)
 assert_eq "$rc" 1 "-w /dev/full: exit status"
 grep -qF "cannot write '/dev/full'" e6.err ||
 	fail "-w /dev/full: no message: $(cat e6.err)"
+[ "$(json_get e6.json rx_packets)" -lt "$(pcap_count big.pcap)" ] ||
+	fail "-w /dev/full: the run went on to the end of the input"
+check_conservation e6.json
+# -w - is the standard output; a reader that goes away ends the run the
+# same way (not a SIGPIPE).
+rc=$(run_status e6s run_moonbox -r flows.pcap -w - empty.lua)
+assert_eq "$rc" 0 "-w -: exit status (stderr: $(cat e6s.err))"
+"$PCAPCMP" flows.pcap e6s.out || fail "-w -: output differs from input"
+same_times flows.pcap e6s.out || fail "-w -: time stamps differ from input"
+rc=$( (run_moonbox -r big.pcap -w - empty.lua 2>e6p.err; echo $? >e6p.rc) |
+	head -c 100 | wc -c)
+assert_eq "$rc" 100 "-w - | head: bytes read"
+assert_eq "$(cat e6p.rc)" 1 "-w - | head: exit status"
+grep -qF "cannot write '-'" e6p.err ||
+	fail "-w - | head: no message: $(cat e6p.err)"
 rc=$(run_status e7 run_moonbox -r flows.pcap -w "$TMP/no/such/dir.pcap" \
 	empty.lua)
 assert_eq "$rc" 1 "-w into a missing directory: exit status"
