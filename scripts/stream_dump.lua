@@ -8,8 +8,10 @@ TCP flow to a file, named as tcpflow names its files:
 
 Usage:
     moonbox -r in.pcap [-c CORES] [--rmem BYTES] scripts/stream_dump.lua OUTDIR
-OUTDIR must exist. A file is created (truncated) the first time this run
-writes it; a later connection with the same 4-tuple appends to it.
+OUTDIR must be a directory moonbox can write in (else the script stops
+before any packet, and moonbox with status 1). A file is created
+(truncated) the first time this run writes it; a later connection with
+the same 4-tuple appends to it.
 
 How it works: bytes are read with mos.peek on MOS_ON_CONN_NEW_DATA, and
 also on MOS_ON_ERROR, which moonbox raises before unread bytes leave the
@@ -32,6 +34,10 @@ typedef struct _IO_FILE FILE;
 FILE *fopen(const char *path, const char *mode);
 size_t fwrite(const void *ptr, size_t size, size_t n, FILE *f);
 int fclose(FILE *f);
+typedef struct __dirstream DIR;
+DIR *opendir(const char *name);
+int closedir(DIR *d);
+int access(const char *path, int mode);
 ]]
 local C = ffi.C
 
@@ -44,6 +50,20 @@ if outdir == nil or select("#", ...) > 2 then
 end
 outdir = outdir:gsub("/+$", "")
 if outdir == "" then outdir = "/" end
+-- A directory that cannot take the files ends the run before any packet
+-- (not a message per file).
+do
+    local d = C.opendir(outdir)
+    if d == nil then
+        error(string.format("stream_dump.lua: %s: not a directory moonbox " ..
+                            "can open (errno %d)", outdir, ffi.errno()), 0)
+    end
+    C.closedir(d)
+    if C.access(outdir, 3) ~= 0 then    -- W_OK | X_OK
+        error(string.format("stream_dump.lua: %s: cannot write in it " ..
+                            "(errno %d)", outdir, ffi.errno()), 0)
+    end
+end
 
 local BUFLEN = 65536
 local buf = ffi.new("char[?]", BUFLEN)

@@ -95,6 +95,18 @@ for seed in 31 32; do
 		'.* bytes, \([0-9]*\) bytes missed.*')" 0 "bytes missed, rmem 3000"
 done
 
+step "stream_dump: an OUTDIR it cannot write in stops the run at once"
+: >"$TMP/sd-file"
+for bad in "$TMP/no-such-dir" "$TMP/sd-file"; do
+	rc=$(run_status "$TMP/sdbad" run_moonbox -r "$TMP/sd31.pcap" \
+		"$SCRIPTS/stream_dump.lua" "$bad")
+	assert_eq "$rc" 1 "stream_dump $bad: exit status"
+	grep -qF "$bad: not a directory" "$TMP/sdbad.err" ||
+		fail "stream_dump $bad: no message: $(head -2 "$TMP/sdbad.err")"
+	assert_eq "$(grep -c 'cannot open' "$TMP/sdbad.err")" 0 \
+		"stream_dump $bad: messages per file"
+done
+
 # -- rewrite ----------------------------------------------------------------
 
 # rewrite_check NAME IN OUT PATTERN REPLACEMENT: the streams and checksums
