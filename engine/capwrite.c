@@ -95,13 +95,10 @@ capwrite_burst(struct capwrite *w, int ts_off, uint64_t ts_flag,
 		h.ts.tv_usec = (suseconds_t)(w->last_us % 1000000);
 		h.len = rte_pktmbuf_pkt_len(b);
 		h.caplen = h.len < CAPWRITE_SNAPLEN ? h.len : CAPWRITE_SNAPLEN;
-		/* A chain is copied into one piece. (Chains holding less
-		 * than their length never get here: verdict() drops them.) */
+		/* A chain is copied into one piece. (caplen <= pkt_len, so
+		 * this never fails; chains holding less than their length
+		 * never get here: verdict() drops them.) */
 		data = rte_pktmbuf_read(b, 0, h.caplen, w->chain);
-		if (data == NULL) {
-			h.caplen = 0;
-			data = w->chain;
-		}
 		pcap_dump((u_char *)w->d, &h, data);
 	}
 	if (w->err == 0 && ferror(w->f))

@@ -379,7 +379,7 @@ stamp_gen(struct core *c, struct rte_mbuf *m)
 	if (g_rt.ts_off < 0)
 		return;
 	if (k->valid && rt_has_ts(k->m))
-		us = *RTE_MBUF_DYNFIELD(k->m, g_rt.ts_off, const uint64_t *);
+		us = rt_packet_us(k->m);
 	else if (c->pipe.clock_packet && c->pipe.now_ms != 0)
 		us = c->pipe.now_ms * 1000;
 	else

@@ -187,6 +187,13 @@ rt_has_ts(const struct rte_mbuf *m)
  * deadlines) would wrap; later times count as this one. */
 #define RT_PACKET_MS_MAX	(UINT64_C(4294967296) * 1000 - 1)
 
+/* The capture time stamp of a packet that has one (rt_has_ts), in us. */
+static inline uint64_t
+rt_packet_us(const struct rte_mbuf *m)
+{
+	return *RTE_MBUF_DYNFIELD(m, g_rt.ts_off, const uint64_t *);
+}
+
 /* The capture time of a packet in ms, 0 if it has none. */
 static inline uint64_t
 rt_packet_ms(const struct rte_mbuf *m)
@@ -195,7 +202,7 @@ rt_packet_ms(const struct rte_mbuf *m)
 
 	if (!rt_has_ts(m))
 		return 0;
-	ms = *RTE_MBUF_DYNFIELD(m, g_rt.ts_off, const uint64_t *) / 1000;
+	ms = rt_packet_us(m) / 1000;
 	return ms < RT_PACKET_MS_MAX ? ms : RT_PACKET_MS_MAX;
 }
 
