@@ -19,6 +19,8 @@ PCAPCMP="$MB_TOOLS/pcapcmp"
 # The test plugins (tests/plugins) of the build.
 : "${MB_PLUGINS:=$(dirname "$MB_TOOLS")/plugins}"
 PY=/usr/bin/python3
+# The Python test tools' sources (tests/tools: pcapfile.py).
+LIB_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/moonbox-test.XXXXXX")
 
@@ -179,10 +181,8 @@ print(n)
 
 # same_times [--sorted] IN OUT: OUT's frames carry the time stamps libpcap
 # reads for IN's first frames (tcpdump writes what it read; for a damaged
-# file, up to the damage). Compared as instants in microseconds, modulo
-# the 2^32 s of a pcap record: a record whose microseconds are out of
-# range (libpcap keeps them so) and moonbox's normalised one are the same
-# instant. With --sorted, in any order (all of IN's).
+# file, up to the damage), compared as pcapfile.timed's instants. With
+# --sorted, in any order (all of IN's).
 same_times() {
 	local sorted=0
 
@@ -192,29 +192,16 @@ same_times() {
 	fi
 	rm -f "$TMP/same_times.pcap"
 	tcpdump -r "$1" -w "$TMP/same_times.pcap" 2>/dev/null || true
-	"$PY" - "$TMP/same_times.pcap" "$2" "$sorted" <<'PY'
-import struct, sys
+	"$PY" - "$LIB_TOOLS" "$TMP/same_times.pcap" "$2" "$sorted" <<'PY'
+import sys
 
+sys.path.insert(0, sys.argv[1])
+import pcapfile  # noqa: E402
 
-def instants(path):
-    d = open(path, "rb").read()
-    m = d[:4]
-    e = "<" if m in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    ns = m in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
-    off, out = 24, []
-    while off + 16 <= len(d):
-        sec, frac, caplen = struct.unpack(e + "IiI", d[off:off + 12])
-        if ns:
-            frac = (frac & 0xffffffff) // 1000
-        out.append((sec * 1000000 + frac) % (1000000 << 32))
-        off += 16 + caplen
-    return out
-
-
-ref, out = instants(sys.argv[1]), instants(sys.argv[2])
+ref, out = ([t for t, _ in pcapfile.timed(f)] for f in sys.argv[2:4])
 if ref and not out:
     sys.exit(1)	# nothing written: nothing to compare is no success
-if sys.argv[3] == "1":
+if sys.argv[4] == "1":
     ok = sorted(ref) == sorted(out)
 else:
     ok = ref[:len(out)] == out

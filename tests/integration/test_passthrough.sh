@@ -25,6 +25,12 @@ check_forwarded_all() {
 	check_conservation "$stats"
 }
 
+# out_is_in IN OUT WHAT: OUT holds IN's frames, each with its time stamp.
+out_is_in() {
+	"$PCAPCMP" "$1" "$2" || fail "$3: output differs from input"
+	same_times "$1" "$2" || fail "$3: time stamps differ from input"
+}
+
 step "generate captures"
 "$MKPCAP" flows flows.pcap --conns 12 --seed 5 --reorder 0.1 --rexmit 0.1 \
 	--overlap 0.1 --rst 0.2 --wrap
@@ -45,8 +51,7 @@ step "flows: output = input"
 rc=$(run_status r1 run_moonbox -r flows.pcap -w out1.pcap --stats s1.json \
 	empty.lua)
 assert_eq "$rc" 0 "exit status (stderr: $(cat r1.err))"
-"$PCAPCMP" flows.pcap out1.pcap || fail "flows: output differs from input"
-same_times flows.pcap out1.pcap || fail "flows: time stamps differ from input"
+out_is_in flows.pcap out1.pcap flows
 check_forwarded_all flows.pcap s1.json
 assert_eq "$(json_get s1.json tcp_packets)" "$nflows" "flows: tcp_packets"
 assert_eq "$(json_get s1.json malformed)" 0 "flows: malformed"
@@ -55,9 +60,7 @@ step "hostile: output = input, classes as in the manifest"
 rc=$(run_status r2 run_moonbox -r hostile.pcap -w out2.pcap --stats s2.json \
 	empty.lua)
 assert_eq "$rc" 0 "exit status (stderr: $(cat r2.err))"
-"$PCAPCMP" hostile.pcap out2.pcap || fail "hostile: output differs from input"
-same_times hostile.pcap out2.pcap ||
-	fail "hostile: time stamps differ from input"
+out_is_in hostile.pcap out2.pcap hostile
 check_forwarded_all hostile.pcap s2.json
 check_counters s2.json hostile.man
 assert_eq "$(json_get s2.json dropped_malformed)" 0 "hostile: dropped_malformed"
@@ -93,8 +96,7 @@ step "-r from a pipe: read by libpcap as it comes"
 rc=$(cat flows.pcap | run_status rp run_moonbox -r - -w outp.pcap \
 	--stats sp.json empty.lua)
 assert_eq "$rc" 0 "pipe: exit status (stderr: $(cat rp.err))"
-"$PCAPCMP" flows.pcap outp.pcap || fail "pipe: output differs from input"
-same_times flows.pcap outp.pcap || fail "pipe: time stamps differ from input"
+out_is_in flows.pcap outp.pcap pipe
 check_forwarded_all flows.pcap sp.json
 rc=$(echo "not a capture" | run_status rp2 run_moonbox -r - empty.lua)
 assert_eq "$rc" 1 "pipe of garbage: exit status"
@@ -229,10 +231,9 @@ assert_eq "$(json_get h1.json tx_packets)" 2 "huge -r: tx_packets"
 assert_eq "$(json_get h1.json unanalysed)" 1 "huge -r: unanalysed"
 check_conservation h1.json
 # -w writes it whole (net_pcap's dumper cut frames to 16 128 bytes).
-"$PCAPCMP" huge.pcap huge-map.pcap || fail "huge -r: output differs from input"
+out_is_in huge.pcap huge-map.pcap "huge -r"
 assert_eq "$(tshark -r huge-map.pcap -T fields -e frame.cap_len 2>/dev/null |
 	head -1)" 70000 "huge -r: the frame's length out (tshark)"
-same_times huge.pcap huge-map.pcap || fail "huge -r: time stamps differ"
 rc=$(run_status r8ng run_moonbox -r ng_huge.pcapng -w ng_huge-map.pcap \
 	--stats h1ng.json empty.lua)
 assert_eq "$rc" 0 "ng_huge -r: exit status (stderr: $(cat r8ng.err))"
@@ -325,8 +326,7 @@ check_conservation e6.json
 # same way (not a SIGPIPE).
 rc=$(run_status e6s run_moonbox -r flows.pcap -w - empty.lua)
 assert_eq "$rc" 0 "-w -: exit status (stderr: $(cat e6s.err))"
-"$PCAPCMP" flows.pcap e6s.out || fail "-w -: output differs from input"
-same_times flows.pcap e6s.out || fail "-w -: time stamps differ from input"
+out_is_in flows.pcap e6s.out "-w -"
 rc=$( (run_moonbox -r big.pcap -w - empty.lua 2>e6p.err; echo $? >e6p.rc) |
 	head -c 100 | wc -c)
 assert_eq "$rc" 100 "-w - | head: bytes read"

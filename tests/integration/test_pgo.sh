@@ -57,7 +57,6 @@ run_both() {
 		strip_stats "$TMP/$name.$b.json" >"$TMP/$name.$b.stats"
 	done
 	[ -s "$TMP/$name.test.out" ] || fail "$name: no script output"
-	# (The frames' bytes: -w stamps them with the time they left.)
 	"$PCAPCMP" "$TMP/$name.test.pcap" "$TMP/$name.pgo.pcap" ||
 		fail "$name: output frames differ"
 	cmp -s "$TMP/$name.test.out" "$TMP/$name.pgo.out" ||

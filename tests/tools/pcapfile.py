@@ -48,12 +48,15 @@ def frames(path):
 
 
 def timed(path):
-    """[(time stamp in microseconds, frame)] (a nanosecond file's stamps
-    rounded down)."""
+    """[(time stamp, frame)]: the stamp as an instant in microseconds (a
+    nanosecond file's rounded down), modulo the 2^32 s a record holds. A
+    microseconds field out of range (libpcap keeps it so, moonbox -w
+    normalises it) counts as the instant it means."""
     hdr, e, recs = read(path)
     ns = hdr[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
     out = []
     for rh, b in recs:
-        sec, frac = struct.unpack(e + "II", rh[:8])
-        out.append((sec * 1000000 + (frac // 1000 if ns else frac), b))
+        sec, frac = struct.unpack(e + ("II" if ns else "Ii"), rh[:8])
+        us = sec * 1000000 + (frac // 1000 if ns else frac)
+        out.append((us % (1000000 << 32), b))
     return out
