@@ -12,6 +12,8 @@
 -- the engine names a Lua function to call, calls it, and advances again.
 local ffi = require "ffi"
 local C = ffi.C
+-- The run loop's trace reads locals, not the globals table.
+local tonumber = tonumber
 
 ffi.cdef(require "mos.ffi_decl")
 
