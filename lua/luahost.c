@@ -148,11 +148,36 @@ capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return p;
 }
 
+/* Whether the first line of msg has Lua's "chunk:line:" prefix. Every
+ * error Lua or LuaJIT raises has one (argument errors and FFI conversions
+ * included); error(msg, 0) leaves it out. */
+static int
+has_position(const char *msg)
+{
+	const char *p, *q;
+
+	for (p = msg; *p != '\0' && *p != '\n'; p++) {
+		if (*p != ':' || p == msg || p[1] < '0' || p[1] > '9')
+			continue;
+		for (q = p + 1; *q >= '0' && *q <= '9'; q++)
+			;
+		if (*q == ':')
+			return 1;
+	}
+	return 0;
+}
+
+/* A message raised with error(msg, 0) is the script's own word to its
+ * user (a usage error, say) and is printed alone; any other error gets
+ * the stack traceback that says where it came from. mos.lua's on_error
+ * keeps the same rule for callbacks. */
 static int
 traceback(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
 
+	if (msg != NULL && !has_position(msg))
+		return 1;
 	luaL_traceback(L, L, msg != NULL ? msg : "(error object)", 1);
 	return 1;
 }

@@ -282,8 +282,13 @@ end
 local traceback = debug.traceback
 
 -- Level 1, as lua.c: the faulting function first (LuaJIT calls the
--- handler in its frame), or [C] 'error' and then its caller.
+-- handler in its frame), or [C] 'error' and then its caller. A message
+-- without Lua's "chunk:line:" prefix was raised with error(msg, 0): the
+-- script's own word, printed alone (as luahost.c does at load time).
 local function on_error(e)
+    if type(e) == "string" and not e:find("^[^\n]-:%d+:") then
+        return e
+    end
     return traceback(tostring(e), 1)
 end
 

@@ -5,7 +5,7 @@
 # an error in a filter, an endless loop and a heap blow-up all leave traffic
 # flowing, counted by kind; --on-error=drop drops what failing callbacks
 # concerned; a script that fails to load stops moonbox with exit 1 and
-# file:line.
+# file:line; error(msg, 0) is printed without a traceback.
 . "$(dirname "$0")/lib.sh"
 
 LUA_TESTS="$MB_SRC/tests/lua"
@@ -114,6 +114,20 @@ printf 'local mctx = ...\nlocal t = nil\nprint(t.x)\n' >"$TMP/loaderr.lua"
 rc=$(run_status "$TMP/loaderr" "$MOONBOX" --no-progress -r "$TMP/f.pcap" "$TMP/loaderr.lua")
 assert_eq "$rc" 1 "error while loading: exit status"
 grep -q "loaderr.lua:3:" "$TMP/loaderr.err" || fail "load error: no file:line"
+# error(msg, 0), the script's own word to its user, comes alone; any
+# other error keeps its traceback.
+printf 'local mctx = ...\nerror("usage: loadmsg.lua FILE", 0)\n' >"$TMP/loadmsg.lua"
+rc=$(run_status "$TMP/loadmsg" "$MOONBOX" --no-progress -r "$TMP/f.pcap" "$TMP/loadmsg.lua")
+assert_eq "$rc" 1 "error(msg, 0) while loading: exit status"
+assert_eq "$(cat "$TMP/loadmsg.err")" "moonbox: usage: loadmsg.lua FILE" \
+	"error(msg, 0) while loading: message"
+grep -q "stack traceback" "$TMP/loaderr.err" || fail "load error: no traceback"
+write_script cbmsg 'mos.register_callback(mctx, s, mos.MOS_ON_CONN_START, mos.MOS_HK_SND, function() error("policy: no such user", 0) end)'
+run_status "$TMP/cbmsg" "$MOONBOX" --no-progress -r "$TMP/f.pcap" "$TMP/cbmsg.lua" >/dev/null
+grep -q "callback.*: policy: no such user$" "$TMP/cbmsg.err" ||
+	fail "error(msg, 0) in a callback: message not logged"
+! grep -q "stack traceback" "$TMP/cbmsg.err" ||
+	fail "error(msg, 0) in a callback: traceback printed"
 printf 'while true do end\n' >"$TMP/loadloop.lua"
 rc=$(run_status "$TMP/loadloop" timeout 60 "$MOONBOX" --no-progress \
 	--watchdog 500 -r "$TMP/f.pcap" "$TMP/loadloop.lua")
