@@ -121,6 +121,11 @@ main(int argc, char **argv)
 	double t0, last_t;
 	uint64_t last_rx = 0;
 
+	/* getopt's messages and --help name the program as argv[0] does:
+	 * make them say "moonbox" as every other message does, however it
+	 * was started (build/lua/moonbox, a symlink). */
+	if (argc > 0)
+		argv[0] = (char *)prog;
 	mbx_opts_defaults(&o);
 	rc = mbx_opts_parse(&o, argc, argv);
 	if (rc == OPTS_EXIT)

@@ -6,7 +6,7 @@
 # single warning; man3 pages have the eight sections of the project's pages
 # and their C examples compile against the headers; references to moonbox's
 # own pages resolve; moonbox.1 has its sections and documents every option
-# that `moonbox --help` prints.
+# that `moonbox --help` prints; usage errors exit with the status it names.
 . "$(dirname "$0")/lib.sh"
 
 : "${MB_SRC:?MB_SRC must name the source directory}"
@@ -253,4 +253,17 @@ while read -r o; do
 		fail "moonbox --help has $o, moonbox.1's OPTIONS does not"
 done <"$TMP/help_opts"
 echo "$nopt options documented"
+
+step "usage errors: status 2 (moonbox.1's EXIT STATUS), named moonbox"
+# However moonbox is started (here by its path in the build tree), its
+# messages name it "moonbox", getopt's and --help's included.
+grep -q "^Usage: moonbox " "$TMP/help" || fail "--help does not say 'Usage: moonbox'"
+rc=$(run_status "$TMP/badopt" "$MOONBOX" --no-such-option)
+assert_eq "$rc" 2 "unknown option: exit status"
+assert_eq "$(head -n 1 "$TMP/badopt.err")" \
+	"moonbox: unrecognized option '--no-such-option'" "unknown option: message"
+rc=$(run_status "$TMP/badval" "$MOONBOX" -c 0 -r "$TMP/none.pcap")
+assert_eq "$rc" 2 "bad option value: exit status"
+grep -q "^moonbox: --cores: out of range '0'$" "$TMP/badval.err" ||
+	fail "bad option value: message"
 echo "ok"
