@@ -334,15 +334,26 @@ destroy_then(struct core *c, uint32_t fidx, int first, int timeout, int ret)
 }
 
 /* Run the user timers due by `limit`, in deadline order, the clock set to
- * each one's deadline; 1 when a Lua timer must run first. */
+ * each one's deadline; 1 when a Lua timer must run first.
+ *
+ * With the packet clock, a pause in the capture is caught up to at most
+ * PIPE_PAUSE_MAX_MS past its start; after that the clock jumps to the
+ * pause's end, where the timers still due fire once each. Otherwise a
+ * single time stamp years ahead (a damaged record) had a one-second
+ * periodic timer fire for every second in between: 315 million calls
+ * for ten years, with the core deaf to SIGINT since a stop is only seen
+ * between bursts. A stop request now also ends the catch-up. */
 static int
 run_timer(struct core *c, uint64_t limit)
 {
 	struct utimer u;
 	struct sock *s;
 
-	while (timers_pop_due(&c->timers, limit, &u)) {
-		if (u.deadline > c->pipe.now_ms)
+	while (!c->stop && timers_pop_due(&c->timers, limit, &u)) {
+		if (c->pipe.clock_packet &&
+		    u.deadline > c->pipe.pause_from + PIPE_PAUSE_MAX_MS)
+			c->pipe.now_ms = limit;
+		else if (u.deadline > c->pipe.now_ms)
 			c->pipe.now_ms = u.deadline;
 		/* A timer armed on a flow's socket dies with the flow. */
 		if (u.gen != UINT32_MAX) {
@@ -453,6 +464,7 @@ pipe_run(struct core *c)
 
 				if (t >= c->timers.h[0].deadline) {
 					p->timer_limit = t;
+					p->pause_from = p->now_ms;
 					p->stage = ST_PKT_TIMERS;
 					break;
 				}
@@ -536,6 +548,7 @@ verdict:
 			break;
 		case ST_TIMERS:
 			k->valid = 0;
+			p->pause_from = p->now_ms;
 			if (run_timer(c, p->now_ms))
 				return PIPE_INVOKE;
 			p->stage = ST_TIMEOUTS;

@@ -24,6 +24,10 @@
 struct core;
 struct flow;
 
+/* The packet clock catches a pause in the capture up through at most an
+ * hour of timers (see run_timer in pipe.c). */
+#define PIPE_PAUSE_MAX_MS	(3600ull * 1000)
+
 /* How far a packet's processing got (what a length change must fix). */
 enum pkt_where {
 	W_RAW,		/* raw sockets' MOS_ON_PKT_IN, before flow lookup */
@@ -106,6 +110,7 @@ struct pipe {
 
 	uint64_t now_ms;	/* core clock */
 	uint64_t timer_limit;	/* run timers due by this (packet clock) */
+	uint64_t pause_from;	/* the clock when the catch-up began */
 	int clock_packet;	/* packet timestamps drive the clock */
 	int input_done;
 

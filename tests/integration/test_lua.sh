@@ -140,6 +140,95 @@ run_status "$TMP/vmerr" "$MOONBOX" --no-progress -r "$TMP/f.pcap" "$TMP/vmerr.lu
 grep -q "vmerr.lua:3: in function 'inner'" "$TMP/vmerr.err" ||
 	fail "traceback lacks the faulting function"
 
+# jump_capture IN OUT SECONDS: IN with its last record SECONDS later;
+# prints that record's clock in milliseconds.
+jump_capture() {
+	"$PY" - "$LIB_TOOLS" "$@" <<'PY'
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import pcapfile
+hdr, e, recs = pcapfile.read(sys.argv[2])
+rh, b = recs[-1]
+sec, usec = struct.unpack(e + "II", rh[:8])
+sec += int(sys.argv[4])
+recs[-1] = (struct.pack(e + "II", sec, usec) + rh[8:], b)
+pcapfile.write(sys.argv[3], hdr, e, recs)
+print(sec * 1000 + usec // 1000)
+PY
+}
+
+step "a pause in the capture runs timers through an hour of it at most"
+# A time stamp ten years ahead: the one-second timer fires for the
+# capture's first seconds and the pause's first hour, then once at the
+# pause's end, and a timer due in the skipped part fires there, once,
+# with the clock at the packet's time (not at its deadline).
+jump_ms=$(jump_capture "$TMP/f.pcap" "$TMP/jump.pcap" $((10 * 365 * 86400)))
+span=$(( $("$PY" - "$LIB_TOOLS" "$TMP/f.pcap" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import pcapfile
+t = [s for s, _ in pcapfile.timed(sys.argv[2])]
+print((t[-2] - t[0]) // 1000000)
+PY
+) ))
+cat >"$TMP/pause.lua" <<'LUA'
+local mctx = ...
+local ticks, late_ts = 0, nil
+local function tick(m, id)
+    ticks = ticks + 1
+    assert(mos.settimer(m, id, 1, tick) == 0)
+end
+assert(mos.settimer(mctx, 1000001, 1, tick) == 0)
+assert(mos.settimer(mctx, 1000002, 7200, function(m) late_ts = mos.cb_get_ts(m) end) == 0)
+mos.at_exit(function()
+    io.open(os.getenv("MB_OUT"), "w"):write(ticks, " ", tostring(late_ts), "\n")
+end)
+LUA
+# (Before, this run took hours: fail instead of waiting.)
+MB_OUT="$TMP/pause.out" timeout 120 "$MOONBOX" --no-progress -r "$TMP/jump.pcap" \
+	"$TMP/pause.lua" || fail "pause: moonbox failed or ran for 120 s"
+read -r ticks late_ts <"$TMP/pause.out"
+# The capture's span before the jump (whole seconds, +1 for the partial
+# one), the hour, the tick at the pause's end.
+[ "$ticks" -ge $((span + 3600)) ] && [ "$ticks" -le $((span + 3603)) ] ||
+	fail "pause: $ticks ticks (capture span $span s)"
+assert_eq "$late_ts" $(( (jump_ms * 1000) % 4294967296 )) \
+	"pause: the skipped timer's clock"
+
+step "SIGTERM ends a catch-up of timers at once"
+# A hundred one-millisecond timers through a two-hour pause, caught up
+# through its first hour: 360 million calls, about half a minute. Before,
+# a stop was only seen between bursts, after the catch-up.
+jump_capture "$TMP/f.pcap" "$TMP/jump2h.pcap" 7200 >/dev/null
+cat >"$TMP/catchup.lua" <<'LUA'
+local mctx = ...
+local n = 0
+local function tick(m, id)
+    n = n + 1
+    mos.settimer(m, id, 0.001, tick)
+end
+for i = 1, 100 do assert(mos.settimer(mctx, 1000000 + i, 0.001, tick) == 0) end
+mos.at_exit(function() io.open(os.getenv("MB_OUT"), "w"):write(n, "\n") end)
+LUA
+MB_OUT="$TMP/catchup.out" "$MOONBOX" --no-progress -r "$TMP/jump2h.pcap" \
+	--stats "$TMP/catchup.json" "$TMP/catchup.lua" >/dev/null 2>"$TMP/catchup.err" &
+pid=$!
+sleep 2
+kill -TERM "$pid"
+for _ in $(seq 100); do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+	kill -KILL "$pid"
+	fail "SIGTERM did not end the catch-up within 10 s"
+fi
+rc=0
+wait "$pid" || rc=$?
+assert_eq "$rc" 0 "after SIGTERM: exit status ($(head -3 "$TMP/catchup.err"))"
+[ "$(cat "$TMP/catchup.out")" -lt 360000000 ] || fail "the catch-up ran to its end"
+check_conservation "$TMP/catchup.json"
+
 step "the watchdog stops a mos.at_exit function that never returns"
 export LSAN_OPTIONS="suppressions=$MB_SRC/tests/lsan-abandoned.supp"
 printf 'local mctx = ...\nmos.at_exit(function() while true do end end)\n' >"$TMP/exitloop.lua"
