@@ -23,13 +23,15 @@ tick; for captures the clock is the packets' time, so the tables follow
 the capture, not the wall clock: table N is printed N seconds after the
 core's first packet, before any packet of that time or later, and shows
 the flows as they were then. Should a tick come late, every second that
-passed still gets its table. So does every second of a pause in a
-capture: a merge of captures taken a day apart prints 86 400 tables in
-between (about a second's work), one whose times jump by years prints
-tables for minutes to hours.
+passed still gets its table. In a pause of a capture the engine runs
+timers through an hour of it at most, then fires what is due once at the
+pause's end (mtcp_settimer(3)): a merge of captures taken a day apart
+prints 3600 tables for the first hour of the gap, then one headed
+"second N (after a pause)" (as does any tick over a minute late), and
+the seconds go on from there. A time stamp years ahead costs no more.
 
 Output (stdout), for each core and second of its clock:
-    midstat: core C, second N: F flows
+    midstat: core C, second N: F flows          (or "second N (after a pause)")
     Proto CPU Client Address        Client State Server Address        Server State
     tcp   0   10.0.0.1:40000        ESTABLISHED  10.0.0.2:80           ESTABLISHED
 (header and rows exactly as mOS's midstat prints them; a state not known
@@ -62,6 +64,7 @@ local STATE_CLI = mos.MOS_TCP_STATE_CLI
 assert(mos.MOS_TCP_STATE_SVR == STATE_CLI + 1,
        "midstat.lua: MOS_TCP_STATE_SVR must follow MOS_TCP_STATE_CLI")
 local TICK_US = 1000000
+local PAUSE_US = 60000000	-- a tick later than this ends a pause (on_tick)
 -- What the callbacks call, held in locals: a compiled callback then looks
 -- nothing up in the globals or in mos (2 % of the instructions of a run).
 local getsockopt, SOL_MONSOCKET = mos.getsockopt, mos.SOL_MONSOCKET
@@ -167,9 +170,11 @@ local function emit(out)
     io.stdout:flush()
 end
 
-local function print_second()
-    local out = { string.format("midstat: core %d, second %d: %d flows\n",
-                                CORE, second, nactive) }
+local function print_second(after_pause)
+    local out = { string.format("midstat: core %d, second %d%s: %d flows\n",
+                                CORE, second,
+                                after_pause and " (after a pause)" or "",
+                                nactive) }
     table_lines(out, false)
     emit(out)
 end
@@ -248,16 +253,27 @@ local arm
 
 -- Tables follow the clock: a late timer (one burst spanning several
 -- seconds) prints every second that passed, and the next one is due a
--- whole number of seconds after the first.
+-- whole number of seconds after the first. A tick more than a minute late
+-- ends a pause of the clock (the engine catches a pause in a capture up
+-- through an hour at most, then fires what is due once at its end): one
+-- table for it, and the seconds go on from there. The clock's 32-bit
+-- microseconds cannot tell how long the pause was.
 local function on_tick(m, id)
     local now = mos.cb_get_ts(m)
     if not ticking then
         ticking, due = true, now
     end
-    -- Microseconds wrap every 71 minutes: compare differences.
+    -- Microseconds wrap every 71 minutes: compare differences (a timer
+    -- never fires early, so a negative one is over 35 minutes late).
+    local late = bit.tobit(now - due)
+    if late < 0 or late > PAUSE_US then
+        second = second + 1
+        print_second(true)
+        due = (now + TICK_US) % 4294967296
+    end
     while bit.tobit(now - due) >= 0 do
         second = second + 1
-        print_second()
+        print_second(false)
         due = (due + TICK_US) % 4294967296
     end
     arm(m, id, bit.tobit(due - now))

@@ -26,7 +26,9 @@
  * first table, which comes when the core's clock has run for one second.
  * The engine runs timers after each receive burst, so when one burst spans
  * several seconds the tables of those seconds come out together and show
- * the state at the end of the burst.
+ * the state at the end of the burst. A tick over a minute late (the end
+ * of a pause in a capture, which the engine catches up through an hour at
+ * most) gets one table headed "second N (after a pause)".
  *
  * At the end each core prints a final table headed
  *	midstat: core C, end of input: F flows open
@@ -56,6 +58,9 @@
 
 #define MIDSTAT_MAX_CORES	64
 #define MIDSTAT_TICK_US	1000000u
+/* A tick later than this ends a pause of the clock (see midstat_on_tick). */
+#define MIDSTAT_PAUSE_US	60000000
+
 
 struct midstat_conn {
 	TAILQ_ENTRY(midstat_conn) link;
@@ -153,7 +158,7 @@ midstat_count(const struct midstat_core *mc, int final)
 }
 
 static void
-midstat_print_second(int cpu)
+midstat_print_second(int cpu, int after_pause)
 {
 	struct midstat_core *mc = &midstat_cores[cpu];
 	char *buf = NULL;
@@ -162,7 +167,8 @@ midstat_print_second(int cpu)
 
 	if (f == NULL)
 		return;
-	fprintf(f, "midstat: core %d, second %u: %u flows\n", cpu, mc->second,
+	fprintf(f, "midstat: core %d, second %u%s: %u flows\n", cpu,
+		mc->second, after_pause ? " (after a pause)" : "",
 		midstat_count(mc, 0));
 	midstat_put_table(f, cpu, 0);
 	if (fclose(f) == 0)
@@ -349,7 +355,12 @@ midstat_on_end(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 
 /* Tables follow the clock: if the timer comes late (a burst spanning
  * several seconds), every second that passed gets its table, and the next
- * one is due a whole number of seconds after the first. */
+ * one is due a whole number of seconds after the first. A tick more than
+ * a minute late ends a pause of the clock (the engine catches a pause in
+ * a capture up through an hour at most, then fires what is due once at
+ * its end): it gets one table, and the seconds go on from there. The
+ * clock's 32-bit microseconds cannot tell how long the pause was, and a
+ * table per second of it is what the engine's bound is there to avoid. */
 static void
 midstat_on_tick(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 {
@@ -366,10 +377,17 @@ midstat_on_tick(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 		mc->ticking = 1;
 		mc->due_us = now;
 	}
-	/* Microseconds wrap every 71 minutes: compare differences. */
+	/* Microseconds wrap every 71 minutes: compare differences (a timer
+	 * never fires early, so a negative one is over 35 minutes late). */
+	if ((int32_t)(now - mc->due_us) < 0 ||
+	    (int32_t)(now - mc->due_us) > MIDSTAT_PAUSE_US) {
+		mc->second++;
+		midstat_print_second(m->cpu, 1);
+		mc->due_us = now + MIDSTAT_TICK_US;
+	}
 	while ((int32_t)(now - mc->due_us) >= 0) {
 		mc->second++;
-		midstat_print_second(m->cpu);
+		midstat_print_second(m->cpu, 0);
 		mc->due_us += MIDSTAT_TICK_US;
 	}
 	if (example_settimer_us(m, sock, mc->due_us - now,

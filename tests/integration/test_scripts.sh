@@ -16,7 +16,8 @@
 #    gives (server replies to NAT_IP:port translated back), exhaustion and
 #    port reuse; on 2 cores, every reply reaches the core of its flow;
 #  - midstat: per-second tables of the capture's clock and the final table,
-#    in mOS's exact layout, against TCP's states; idle timeouts;
+#    in mOS's exact layout, against TCP's states; idle timeouts; a time
+#    stamp years ahead costs an hour of tables, C as Lua;
 #  - http_log: every request line and status, against tshark's HTTP
 #    dissector and against a pipelined, split capture's own record.
 # Every run: rx_packets == tx_packets + dropped_*, script_errors == 0.
@@ -287,6 +288,29 @@ step "midstat: idle timeout"
 policy ms3 1 "$TMP/ms.pcap" - --timeout 2 "$SCRIPTS/midstat.lua"
 "$PY" "$CHK" midstat "$TMP/ms.json" "$TMP/ms3.out" --timeout ||
 	fail "midstat, timeout"
+step "midstat: a time stamp ten years ahead costs an hour of tables, C as Lua"
+# Before, the packet clock ran the one-second timer through every second of
+# the ten years: 315 million tables, hours, and deaf to SIGINT.
+"$PY" - "$LIB_TOOLS" "$TMP/ms.pcap" "$TMP/msjump.pcap" <<'PY'
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import pcapfile
+hdr, e, recs = pcapfile.read(sys.argv[2])
+i = len(recs) // 2
+rh, b = recs[i]
+sec = struct.unpack(e + "I", rh[:4])[0] + 10 * 365 * 86400
+recs[i] = (struct.pack(e + "I", sec) + rh[4:], b)
+pcapfile.write(sys.argv[3], hdr, e, recs)
+PY
+policy msj 1 "$TMP/msjump.pcap" - "$SCRIPTS/midstat.lua"
+policy msjc 1 "$TMP/msjump.pcap" - --plugin "${MB_BUILD:?}/scripts/c/midstat.so"
+n=$(grep -c '^midstat: core 0, second [0-9]*: ' "$TMP/msj.out")
+[ "$n" -ge 3600 ] && [ "$n" -le 3610 ] || fail "midstat: $n tables for the jump"
+assert_eq "$(grep -c '^midstat: core 0, second [0-9]* (after a pause): ' "$TMP/msj.out")" 1 \
+	"tables after the pause"
+# The C plugin adds a line for all cores.
+diff <(grep -v '^midstat: all cores' "$TMP/msjc.out") "$TMP/msj.out" >/dev/null ||
+	fail "midstat: C and Lua differ on the jump"
 step "firewall: a table per second of capture time"
 policy fwsec 1 "$TMP/ms.pcap" - "$SCRIPTS/firewall.lua" "$RULES"
 assert_eq "$(grep -c '^firewall: core 0, second [1-7]$' "$TMP/fwsec.out")" 7 \
