@@ -31,7 +31,9 @@ by another SYN in between forgets the old one.
 
 Output (stdout), for each core, every second of its clock (for captures,
 the packets' time; see mos.settimer) and once more at the end:
-    firewall: core C, second N            (at the end: "end of input")
+    firewall: core C, second N            (at the end: "end of input";
+                                          "second N (after a pause)" for
+                                          a tick over a minute late)
     -----------------------------------------------------------------------
     Firewall rule table
     idx   flows   target   client             server             port
@@ -272,6 +274,17 @@ local function on_tick(m, id)
     local now = mos.cb_get_ts(m)
     if not ticking then
         ticking, due = true, now
+    end
+    -- A tick over a minute late (or over 35, when the 32-bit difference
+    -- wraps) ends a pause of the clock: one table, as midstat.lua does.
+    local late = tobit(now - due)
+    if late < 0 or late > 60000000 then
+        second = second + 1
+        local out = { string.format("firewall: core %d, second %d (after a pause)\n",
+                                    CORE, second) }
+        rule_table(out)
+        emit(out)
+        due = (now + 1000000) % 4294967296
     end
     while tobit(now - due) >= 0 do
         second = second + 1

@@ -51,6 +51,7 @@
 
 #define FIREWALL_MAX_CORES	64
 #define FIREWALL_TICK_US	1000000u
+#define FIREWALL_PAUSE_US	60000000	/* a later tick ends a pause */
 #define FIREWALL_CACHE_SLOTS	8192u	/* power of two */
 
 struct firewall_rule {
@@ -456,7 +457,8 @@ firewall_on_start(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 			m->cpu, strerror(errno));
 }
 
-/* One table per second of the clock, late timers included (see
+/* One table per second of the clock, late timers included, and one for a
+ * tick over a minute late, which ends a pause of the clock (see
  * midstat.c). */
 static void
 firewall_on_tick(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
@@ -471,6 +473,11 @@ firewall_on_tick(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 	if (!fc->ticking) {
 		fc->ticking = 1;
 		fc->due_us = now;
+	}
+	if ((int32_t)(now - fc->due_us) < 0 ||
+	    (int32_t)(now - fc->due_us) > FIREWALL_PAUSE_US) {
+		firewall_print_table(0);
+		fc->due_us = now + FIREWALL_TICK_US;
 	}
 	while ((int32_t)(now - fc->due_us) >= 0) {
 		firewall_print_table(0);

@@ -11,7 +11,8 @@
 #    patterns with borders, 1-byte segments and retransmissions;
 #  - firewall: verdicts computed from the rules with Python's ipaddress; no
 #    packet of a dropped flow leaves, every packet of an accepted one does;
-#    per-rule counters; repeated SYNs counted once;
+#    per-rule counters; repeated SYNs counted once; an hour of tables for
+#    a time stamp years ahead, C as Lua;
 #  - nat: every frame leaves with the addresses the documented port order
 #    gives (server replies to NAT_IP:port translated back), exhaustion and
 #    port reuse; on 2 cores, every reply reaches the core of its flow;
@@ -311,6 +312,16 @@ assert_eq "$(grep -c '^midstat: core 0, second [0-9]* (after a pause): ' "$TMP/m
 # The C plugin adds a line for all cores.
 diff <(grep -v '^midstat: all cores' "$TMP/msjc.out") "$TMP/msj.out" >/dev/null ||
 	fail "midstat: C and Lua differ on the jump"
+step "firewall: the ten-year jump, Lua and C alike"
+policy fwj 1 "$TMP/msjump.pcap" - "$SCRIPTS/firewall.lua" "$RULES"
+n=$(grep -c '^firewall: core 0, second [0-9]*$' "$TMP/fwj.out")
+[ "$n" -ge 3600 ] && [ "$n" -le 3610 ] || fail "firewall: $n tables for the jump"
+assert_eq "$(grep -c '^firewall: core 0, second [0-9]* (after a pause)$' "$TMP/fwj.out")" 1 \
+	"firewall: tables after the pause"
+policy fwjc 1 "$TMP/msjump.pcap" - --plugin "${MB_BUILD:?}/scripts/c/firewall.so" \
+	--plugin-arg "rules=$RULES"
+assert_eq "$(grep -c '^Firewall rule table$' "$TMP/fwjc.out")" \
+	"$(grep -c '^Firewall rule table$' "$TMP/fwj.out")" "firewall: C's tables"
 step "firewall: a table per second of capture time"
 policy fwsec 1 "$TMP/ms.pcap" - "$SCRIPTS/firewall.lua" "$RULES"
 assert_eq "$(grep -c '^firewall: core 0, second [1-7]$' "$TMP/fwsec.out")" 7 \
