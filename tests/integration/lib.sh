@@ -97,6 +97,23 @@ run_status() {
 	echo "$rc"
 }
 
+# stop_within PID SIGNAL WHAT: send SIGNAL (INT, TERM) to background job
+# PID and wait up to 10 s for it to end (failing with WHAT otherwise); its
+# exit status goes to STOP_RC. Not in a $(...): wait needs this shell.
+stop_within() {
+	STOP_RC=0
+	kill -"$2" "$1"
+	for _ in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1"
+		fail "$3: SIG$2 did not end it within 10 s"
+	fi
+	wait "$1" || STOP_RC=$?
+}
+
 # check_conservation STATS.json: every received frame has exactly one fate,
 # rx_packets == tx_packets + the sum of all dropped_* counters.
 check_conservation() {

@@ -214,18 +214,8 @@ MB_OUT="$TMP/catchup.out" "$MOONBOX" --no-progress -r "$TMP/jump2h.pcap" \
 	--stats "$TMP/catchup.json" "$TMP/catchup.lua" >/dev/null 2>"$TMP/catchup.err" &
 pid=$!
 sleep 2
-kill -TERM "$pid"
-for _ in $(seq 100); do
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$pid" 2>/dev/null; then
-	kill -KILL "$pid"
-	fail "SIGTERM did not end the catch-up within 10 s"
-fi
-rc=0
-wait "$pid" || rc=$?
-assert_eq "$rc" 0 "after SIGTERM: exit status ($(head -3 "$TMP/catchup.err"))"
+stop_within "$pid" TERM "the catch-up"
+assert_eq "$STOP_RC" 0 "after SIGTERM: exit status ($(head -3 "$TMP/catchup.err"))"
 [ "$(cat "$TMP/catchup.out")" -lt 360000000 ] || fail "the catch-up ran to its end"
 check_conservation "$TMP/catchup.json"
 

@@ -221,18 +221,8 @@ MOONBOX_OPTS="--port net_null0 --passive" "$FLOWSTAT" -f min.conf \
 pid=$!
 sleep 2
 kill -0 "$pid" 2>/dev/null || fail "live run ended by itself: $(cat sig.err)"
-kill -INT "$pid"
-for _ in $(seq 100); do
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$pid" 2>/dev/null; then
-	kill -KILL "$pid"
-	fail "SIGINT did not end the run within 10 s"
-fi
-rc=0
-wait "$pid" || rc=$?
-assert_eq "$rc" 0 "after SIGINT: exit status (stderr: $(cat sig.err))"
+stop_within "$pid" INT "the live run"
+assert_eq "$STOP_RC" 0 "after SIGINT: exit status (stderr: $(cat sig.err))"
 assert_eq "$(grep -c '^timer core 0$' sig.out)" 1 "live run: timer line"
 
 echo "PASS"
