@@ -275,8 +275,9 @@ local function on_tick(m, id)
     if not ticking then
         ticking, due = true, now
     end
-    -- A tick over a minute late (or over 35, when the 32-bit difference
-    -- wraps) ends a pause of the clock: one table, as midstat.lua does.
+    -- A tick over a minute late ends a pause of the clock: one table, as
+    -- midstat.lua prints (a negative difference is over 35 minutes late:
+    -- the 32-bit microseconds wrapped).
     local late = tobit(now - due)
     if late < 0 or late > 60000000 then
         second = second + 1

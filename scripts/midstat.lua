@@ -66,7 +66,8 @@ assert(mos.MOS_TCP_STATE_SVR == STATE_CLI + 1,
 local TICK_US = 1000000
 local PAUSE_US = 60000000	-- a tick later than this ends a pause (on_tick)
 -- What the callbacks call, held in locals: a compiled callback then looks
--- nothing up in the globals or in mos (2 % of the instructions of a run).
+-- nothing up in the globals or in mos (about 1 % of the instructions of
+-- a run).
 local getsockopt, SOL_MONSOCKET = mos.getsockopt, mos.SOL_MONSOCKET
 local getpeername, SIDE_BOTH = mos.getpeername, mos.MOS_SIDE_BOTH
 local rshift, bswap = bit.rshift, bit.bswap

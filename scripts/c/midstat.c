@@ -61,7 +61,6 @@
 /* A tick later than this ends a pause of the clock (see midstat_on_tick). */
 #define MIDSTAT_PAUSE_US	60000000
 
-
 struct midstat_conn {
 	TAILQ_ENTRY(midstat_conn) link;
 	struct sockaddr_in addr[2];	/* MOS_SIDE_CLI, MOS_SIDE_SVR */
