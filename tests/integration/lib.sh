@@ -196,6 +196,24 @@ print(n)
 ' "$1" || fail "pcap_count $1"
 }
 
+# time_jump IN OUT SECONDS INDEX: IN with record INDEX (0 the first, -1
+# the last) SECONDS later; prints that record's new time in milliseconds.
+time_jump() {
+	"$PY" - "$LIB_TOOLS" "$@" <<'PY' || fail "time_jump $*"
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import pcapfile  # noqa: E402
+hdr, e, recs = pcapfile.read(sys.argv[2])
+i = int(sys.argv[5])
+rh, b = recs[i]
+sec, usec = struct.unpack(e + "II", rh[:8])
+sec += int(sys.argv[4])
+recs[i] = (struct.pack(e + "II", sec, usec) + rh[8:], b)
+pcapfile.write(sys.argv[3], hdr, e, recs)
+print(sec * 1000 + usec // 1000)
+PY
+}
+
 # same_times [--sorted] IN OUT: OUT's frames carry the time stamps libpcap
 # reads for IN's first frames (tcpdump writes what it read; for a damaged
 # file, up to the damage), compared as pcapfile.timed's instants. With

@@ -140,29 +140,12 @@ run_status "$TMP/vmerr" "$MOONBOX" --no-progress -r "$TMP/f.pcap" "$TMP/vmerr.lu
 grep -q "vmerr.lua:3: in function 'inner'" "$TMP/vmerr.err" ||
 	fail "traceback lacks the faulting function"
 
-# jump_capture IN OUT SECONDS: IN with its last record SECONDS later;
-# prints that record's clock in milliseconds.
-jump_capture() {
-	"$PY" - "$LIB_TOOLS" "$@" <<'PY'
-import struct, sys
-sys.path.insert(0, sys.argv[1])
-import pcapfile
-hdr, e, recs = pcapfile.read(sys.argv[2])
-rh, b = recs[-1]
-sec, usec = struct.unpack(e + "II", rh[:8])
-sec += int(sys.argv[4])
-recs[-1] = (struct.pack(e + "II", sec, usec) + rh[8:], b)
-pcapfile.write(sys.argv[3], hdr, e, recs)
-print(sec * 1000 + usec // 1000)
-PY
-}
-
 step "a pause in the capture runs timers through an hour of it at most"
 # A time stamp ten years ahead: the one-second timer fires for the
 # capture's first seconds and the pause's first hour, then once at the
 # pause's end, and a timer due in the skipped part fires there, once,
 # with the clock at the packet's time (not at its deadline).
-jump_ms=$(jump_capture "$TMP/f.pcap" "$TMP/jump.pcap" $((10 * 365 * 86400)))
+jump_ms=$(time_jump "$TMP/f.pcap" "$TMP/jump.pcap" $((10 * 365 * 86400)) -1)
 span=$(( $("$PY" - "$LIB_TOOLS" "$TMP/f.pcap" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1])
@@ -199,7 +182,7 @@ step "SIGTERM ends a catch-up of timers at once"
 # A hundred one-millisecond timers through a two-hour pause, caught up
 # through its first hour: 360 million calls, about half a minute. Before,
 # a stop was only seen between bursts, after the catch-up.
-jump_capture "$TMP/f.pcap" "$TMP/jump2h.pcap" 7200 >/dev/null
+time_jump "$TMP/f.pcap" "$TMP/jump2h.pcap" 7200 -1 >/dev/null
 cat >"$TMP/catchup.lua" <<'LUA'
 local mctx = ...
 local n = 0
