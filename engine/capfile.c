@@ -195,13 +195,30 @@ classic_us(const struct capfile *cf, const uint8_t *d)
 	return (uint64_t)sec * 1000000 + (cf->nsec ? frac / 1000 : frac);
 }
 
+/* The same record's capmeta: its length (which may exceed what it
+ * holds) and the nanoseconds of a nanosecond file. */
+static inline struct capmeta
+classic_meta(const struct capfile *cf, const uint8_t *d, uint32_t caplen)
+{
+	uint32_t wire = rd32(cf, d - PCAP_REC_LEN + 12);
+
+	return (struct capmeta){
+		.cut = wire > caplen ? wire - caplen : 0,
+		.ns = cf->nsec ? rd32(cf, d - PCAP_REC_LEN + 4) % 1000 : 0,
+	};
+}
+
 /* capfile_rx's loop, made twice: for classic files and for pcapng (the
  * test per record cost the classic reader 11 instructions a frame). */
 static inline __attribute__((always_inline)) uint16_t
-rx_frames(struct capfile *cf, struct rte_mempool *mp, int ts_off,
-	  uint64_t ts_flag, struct rte_mbuf **out, uint16_t n, const int ng)
+rx_frames(struct capfile *cf, struct rte_mempool *mp,
+	  const struct capmeta_fields *fl, struct rte_mbuf **out, uint16_t n,
+	  const int ng)
 {
 	size_t *off = ng ? &cf->png.off : &cf->off;
+	int ts_off = fl->ts_off, meta_off = fl->meta_off;
+	uint64_t flags = (ts_off >= 0 ? fl->ts_flag : 0) |
+			 (meta_off >= 0 ? fl->meta_flag : 0);
 	uint16_t i, got = 0;
 
 	for (i = 0; i < n; i++) {
@@ -217,11 +234,17 @@ rx_frames(struct capfile *cf, struct rte_mempool *mp, int ts_off,
 			break;
 		}
 		m->pkt_len = rc.caplen;
-		if (ts_off >= 0) {
+		if (ts_off >= 0)
 			*RTE_MBUF_DYNFIELD(m, ts_off, uint64_t *) =
 				ng ? rc.us : classic_us(cf, rc.data);
-			m->ol_flags |= ts_flag;
-		}
+		if (meta_off >= 0)
+			*RTE_MBUF_DYNFIELD(m, meta_off, struct capmeta *) =
+				ng ? (struct capmeta){
+					.cut = rc.wire > rc.caplen ?
+					       rc.wire - rc.caplen : 0,
+					.ns = rc.ns } :
+				classic_meta(cf, rc.data, rc.caplen);
+		m->ol_flags |= flags;
 		*off = rc.next;
 		got++;
 	}
@@ -229,8 +252,8 @@ rx_frames(struct capfile *cf, struct rte_mempool *mp, int ts_off,
 }
 
 uint16_t
-capfile_rx(struct capfile *cf, struct rte_mempool *mp, int ts_off,
-	   uint64_t ts_flag, struct rte_mbuf **out, uint16_t n)
+capfile_rx(struct capfile *cf, struct rte_mempool *mp,
+	   const struct capmeta_fields *fl, struct rte_mbuf **out, uint16_t n)
 {
 	uint16_t got;
 	size_t off;
@@ -245,9 +268,9 @@ capfile_rx(struct capfile *cf, struct rte_mempool *mp, int ts_off,
 		return 0;
 	}
 	if (cf->ng)
-		got = rx_frames(cf, mp, ts_off, ts_flag, out, n, 1);
+		got = rx_frames(cf, mp, fl, out, n, 1);
 	else
-		got = rx_frames(cf, mp, ts_off, ts_flag, out, n, 0);
+		got = rx_frames(cf, mp, fl, out, n, 0);
 	/* The buffers not filled go back. */
 	if (got < n)
 		rte_pktmbuf_free_bulk(out + got, n - got);
@@ -260,6 +283,12 @@ capfile_rx(struct capfile *cf, struct rte_mempool *mp, int ts_off,
 		cf->released = upto;
 	}
 	return got;
+}
+
+int
+capfile_nsec(const struct capfile *cf)
+{
+	return cf->ng ? pcapng_nsec(&cf->png) : cf->nsec;
 }
 
 int

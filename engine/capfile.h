@@ -17,6 +17,8 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 
+#include "capmeta.h"
+
 struct capfile;
 
 /* The file mapped, or NULL if it is not a pcap or pcapng file of
@@ -25,12 +27,18 @@ struct capfile;
 struct capfile *
 capfile_open(const char *path);
 
-/* Up to n frames in buffers from mp, with the time stamp in the field at
- * ts_off (if >= 0) and ts_flag set: 0 at the end of the file, or when mp
- * is out of buffers (counted, see capfile_nombuf). */
+/* Up to n frames in buffers from mp, with their time stamp and capmeta
+ * in the fields fl names (those that are >= 0) and their flags set: 0 at
+ * the end of the file, or when mp is out of buffers (counted, see
+ * capfile_nombuf). */
 uint16_t
-capfile_rx(struct capfile *cf, struct rte_mempool *mp, int ts_off,
-	   uint64_t ts_flag, struct rte_mbuf **out, uint16_t n);
+capfile_rx(struct capfile *cf, struct rte_mempool *mp,
+	   const struct capmeta_fields *fl, struct rte_mbuf **out, uint16_t n);
+
+/* 1 if the file's time stamps are finer than microseconds: a nanosecond
+ * pcap file, or a pcapng file whose first interface counts nanoseconds. */
+int
+capfile_nsec(const struct capfile *cf);
 
 /* 1 once every frame was handed over (or the file's last record is cut or
  * invalid, where libpcap would stop with an error). */

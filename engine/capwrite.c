@@ -23,11 +23,13 @@ struct capwrite {
 	char *buf;		/* f's buffer */
 	uint8_t *chain;		/* a chained frame, made contiguous */
 	uint64_t last_us;	/* time stamp of the frame written last */
+	uint32_t last_ns;	/* and its nanoseconds past last_us */
+	uint8_t nano;		/* a nanosecond file */
 	int err;		/* errno of the first failed write, or 0 */
 };
 
 struct capwrite *
-capwrite_open(const char *path)
+capwrite_open(const char *path, int nano)
 {
 	struct capwrite *w = calloc(1, sizeof(*w));
 	pcap_t *p;
@@ -36,6 +38,7 @@ capwrite_open(const char *path)
 	if (w == NULL)
 		return NULL;
 	rte_spinlock_init(&w->lock);
+	w->nano = nano != 0;
 	w->buf = malloc(CAPWRITE_BUF);
 	w->chain = malloc(CAPWRITE_SNAPLEN);
 	if (strcmp(path, "-") == 0) {
@@ -53,7 +56,8 @@ capwrite_open(const char *path)
 	/* Before the first write: the dumper writes the file header at once. */
 	setvbuf(w->f, w->buf, _IOFBF, CAPWRITE_BUF);
 	p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, CAPWRITE_SNAPLEN,
-						 PCAP_TSTAMP_PRECISION_MICRO);
+		w->nano ? PCAP_TSTAMP_PRECISION_NANO :
+			  PCAP_TSTAMP_PRECISION_MICRO);
 	if (p == NULL) {
 		errno = ENOMEM;
 		goto fail;
@@ -77,7 +81,7 @@ fail:
 }
 
 uint16_t
-capwrite_burst(struct capwrite *w, int ts_off, uint64_t ts_flag,
+capwrite_burst(struct capwrite *w, const struct capmeta_fields *fl,
 	       struct rte_mbuf **m, uint16_t n)
 {
 	struct pcap_pkthdr h;
@@ -86,15 +90,28 @@ capwrite_burst(struct capwrite *w, int ts_off, uint64_t ts_flag,
 	rte_spinlock_lock(&w->lock);
 	for (i = 0; i < n && w->err == 0; i++) {
 		const struct rte_mbuf *b = m[i];
+		const struct capmeta *cm = NULL;
+		uint32_t len = rte_pktmbuf_pkt_len(b);
 		const void *data;
 
-		if (ts_off >= 0 && (b->ol_flags & ts_flag))
-			w->last_us = *RTE_MBUF_DYNFIELD(b, ts_off,
+		if (fl->meta_off >= 0 && (b->ol_flags & fl->meta_flag))
+			cm = RTE_MBUF_DYNFIELD(b, fl->meta_off,
+					       const struct capmeta *);
+		if (fl->ts_off >= 0 && (b->ol_flags & fl->ts_flag)) {
+			w->last_us = *RTE_MBUF_DYNFIELD(b, fl->ts_off,
 							const uint64_t *);
+			w->last_ns = cm != NULL ? cm->ns : 0;
+		}
 		h.ts.tv_sec = (time_t)(w->last_us / 1000000);
+		/* In a nanosecond file the field holds nanoseconds. */
 		h.ts.tv_usec = (suseconds_t)(w->last_us % 1000000);
-		h.len = rte_pktmbuf_pkt_len(b);
-		h.caplen = h.len < CAPWRITE_SNAPLEN ? h.len : CAPWRITE_SNAPLEN;
+		if (w->nano)
+			h.ts.tv_usec = h.ts.tv_usec * 1000 + w->last_ns;
+		/* What the input's capture left out of a frame stays out;
+		 * its record keeps the length the frame had. */
+		h.caplen = len < CAPWRITE_SNAPLEN ? len : CAPWRITE_SNAPLEN;
+		h.len = cm != NULL && cm->cut <= UINT32_MAX - len ?
+			len + cm->cut : len;
 		/* A chain is copied into one piece. (caplen <= pkt_len, so
 		 * this never fails; chains holding less than their length
 		 * never get here: verdict() drops them.) */

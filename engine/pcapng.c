@@ -281,7 +281,7 @@ stamp_us(const struct pcapng_if *i, uint64_t t)
 int
 pcapng_next(struct pcapng *ng, struct pcapng_rec *r)
 {
-	uint32_t type, blen, ifid, caplen, fixed;
+	uint32_t type, blen, ifid, caplen, wire, fixed;
 	const uint8_t *body;
 	uint64_t t;
 
@@ -303,13 +303,14 @@ pcapng_next(struct pcapng *ng, struct pcapng_rec *r)
 			t = (uint64_t)rd32(ng, body + 4) << 32 |
 			    rd32(ng, body + 8);
 			caplen = rd32(ng, body + 12);
+			wire = rd32(ng, body + 16);
 			goto found;
 		case BT_SPB:
 			fixed = 4;
 			if (blen < fixed)
 				goto dead;
 			ifid = 0;
-			caplen = rd32(ng, body);
+			caplen = wire = rd32(ng, body);
 			if (caplen > ng->snap)
 				caplen = ng->snap;
 			t = 0;
@@ -336,7 +337,9 @@ found:
 		goto dead;
 	r->data = body + fixed;
 	r->caplen = caplen;
+	r->wire = wire;
 	r->us = stamp_us(&ng->ifs[ifid], t);
+	r->ns = ng->ifs[ifid].tsresol == 1000000000u ? (uint32_t)(t % 1000) : 0;
 	r->next = ng->off;
 	/* The caller takes the packet, then moves on past its block. */
 	ng->off = (size_t)(body - 8 - ng->map);
@@ -344,6 +347,12 @@ found:
 dead:
 	ng->dead = 1;
 	return 0;
+}
+
+int
+pcapng_nsec(const struct pcapng *ng)
+{
+	return ng->nif > 0 && ng->ifs[0].tsresol == 1000000000u;
 }
 
 void

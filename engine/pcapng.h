@@ -39,7 +39,9 @@ struct pcapng {
 struct pcapng_rec {
 	const uint8_t *data;
 	uint32_t caplen;
+	uint32_t wire;		/* the packet's length (>= caplen when whole) */
 	uint64_t us;		/* time stamp, as net_pcap computes it */
+	uint32_t ns;		/* nanoseconds past us (nanosecond interfaces) */
 	size_t next;		/* where the block after this packet's starts */
 };
 
@@ -54,6 +56,10 @@ pcapng_open(struct pcapng *ng, const uint8_t *map, size_t len);
  * (then ever after). */
 int
 pcapng_next(struct pcapng *ng, struct pcapng_rec *r);
+
+/* 1 if the file's first interface counts nanoseconds. */
+int
+pcapng_nsec(const struct pcapng *ng);
 
 void
 pcapng_close(struct pcapng *ng);

@@ -176,6 +176,26 @@ eal_mem_mb(int max_cores, unsigned mbufs, int any_pci)
 	return (unsigned)(b >> 20) + 128;
 }
 
+/* The fields a -r frame's capmeta goes to (capmeta.h); without them
+ * (-1) -w writes frames as they are. */
+static void
+capmeta_register(void)
+{
+	static const struct rte_mbuf_dynfield field = {
+		.name = "moonbox_capmeta",
+		.size = sizeof(struct capmeta),
+		.align = __alignof__(struct capmeta),
+	};
+	static const struct rte_mbuf_dynflag flag = {
+		.name = "moonbox_capmeta",
+	};
+	int off = rte_mbuf_dynfield_register(&field);
+	int bit = off >= 0 ? rte_mbuf_dynflag_register(&flag) : -1;
+
+	g_rt.capf.meta_off = bit >= 0 ? off : -1;
+	g_rt.capf.meta_flag = bit >= 0 ? 1ULL << bit : 0;
+}
+
 /* The packet buffers. Without hugepages, DPDK keeps each pool object
  * within one 4 KiB page (contiguous in IO addresses, for a NIC's DMA),
  * which leaves room for one 2.3 KiB buffer per page. Virtual ports
@@ -562,6 +582,7 @@ rt_start(int nb_cores)
 					       NULL);
 	i = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
 	g_rt.ts_flag = i >= 0 ? 1ULL << i : 0;
+	g_rt.capf.meta_off = -1;
 	/* -r's port (added first) takes its frames from the mapped file,
 	 * when libpcap is not needed to read it. */
 	if (g_rt.opts.read_file != NULL) {
@@ -574,9 +595,16 @@ rt_start(int nb_cores)
 		    rte_mbuf_dyn_rx_timestamp_register(&g_rt.ts_off,
 						       &g_rt.ts_flag) != 0)
 			g_rt.ts_off = -1;
+		if (g_rt.ports[0].cap != NULL)
+			capmeta_register();
 	}
+	g_rt.capf.ts_off = g_rt.ts_off;
+	g_rt.capf.ts_flag = g_rt.ts_flag;
 	if (g_rt.opts.write_file != NULL) {
-		g_rt.ports[0].wcap = capwrite_open(g_rt.opts.write_file);
+		/* A nanosecond input makes a nanosecond output. */
+		g_rt.ports[0].wcap = capwrite_open(g_rt.opts.write_file,
+			g_rt.ports[0].cap != NULL &&
+			capfile_nsec(g_rt.ports[0].cap));
 		if (g_rt.ports[0].wcap == NULL) {
 			fprintf(stderr, "moonbox: cannot write '%s': %s\n",
 				g_rt.opts.write_file, strerror(errno));
@@ -674,8 +702,7 @@ rt_rx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n)
 	const struct rt_port *pt = &g_rt.ports[p];
 
 	if (pt->cap != NULL)
-		return capfile_rx(pt->cap, g_rt.pool, g_rt.ts_off, g_rt.ts_flag,
-				  b, n);
+		return capfile_rx(pt->cap, g_rt.pool, &g_rt.capf, b, n);
 	return rte_eth_rx_burst(pt->id, q, b, n);
 }
 
@@ -685,7 +712,7 @@ rt_tx_burst(uint16_t p, uint16_t q, struct rte_mbuf **b, uint16_t n)
 	const struct rt_port *pt = &g_rt.ports[p];
 
 	if (pt->wcap != NULL) {
-		n = capwrite_burst(pt->wcap, g_rt.ts_off, g_rt.ts_flag, b, n);
+		n = capwrite_burst(pt->wcap, &g_rt.capf, b, n);
 		/* The rest would be lost too (a full disk, a closed pipe):
 		 * the run ends, and rt_wait() says why. */
 		if (capwrite_failed(pt->wcap))

@@ -17,6 +17,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "capmeta.h"
 #include "opts.h"
 #include "stats.h"
 
@@ -76,6 +77,7 @@ struct rt {
 	struct rte_mempool *dist_big;	/* its datagrams' buffers */
 	int ts_off;			/* mbuf field of rx timestamps (us), */
 	uint64_t ts_flag;		/* and its flag (see rt_has_ts) */
+	struct capmeta_fields capf;	/* the same, and -r's capmeta */
 	struct core *cores[RT_MAX_CORES];
 	volatile int go;	/* workers may read input */
 	volatile int stop;	/* stop requested (signal, destroy) */

@@ -28,6 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		last = ng.off;
 		while (pcapng_next(&ng, &r)) {
 			FUZZ_CHECK(r.data >= f + last && r.caplen <= 262144);
+			FUZZ_CHECK(r.ns < 1000);
 			FUZZ_CHECK((size_t)(r.data - f) + r.caplen <= r.next);
 			FUZZ_CHECK(r.next <= size && r.next >= last + 12);
 			FUZZ_CHECK(ng.off < r.next);

@@ -209,6 +209,41 @@ assert_eq "$(pcap_count ng_cut-map.pcap)" "$nflows" "ng_cut: frames out"
 for v in ng ng_le ng_be; do
 	"$PCAPCMP" le_us-map.pcap $v-map.pcap || fail "$v: frames differ"
 done
+# -w keeps what tshark reads in each input record: its time stamp (to the
+# nanosecond from a nanosecond file, which makes the output one too) and
+# its length where the capture cut the frame short (trunc: a snapshot
+# length of 60; ng_spb: simple packet blocks cut to 200 bytes).
+editcap -F pcapng be_ns.pcap ngns.pcapng
+rc=$(run_status r7ngns run_moonbox -r ngns.pcapng -w ngns-map.pcap empty.lua)
+assert_eq "$rc" 0 "ngns: exit status (stderr: $(cat r7ngns.err))"
+# records FILE DIGITS: each Ethernet frame's time (to DIGITS decimals),
+# length and captured length, as tshark reads them. (tshark also lists
+# pcapng blocks of unknown types, which libpcap skips; a simple packet
+# block has no time, which libpcap reads as 0.)
+records() {
+	tshark -r "$1" -T fields -e frame.time_epoch -e frame.len \
+		-e frame.cap_len -e frame.encap_type 2>/dev/null |
+		awk -F '\t' -v d="$2" '$4 == 1 {
+			split($1 == "" ? "0.000000000" : $1, t, ".");
+			print t[1] "." substr(t[2], 1, d), $2, $3 }'
+}
+for v in le_us:6 be_ns:9 trunc:6 ng:6 ng_le:6 ng_spb:6 ngns:9; do
+	f=${v%:*}.pcap
+	[ -f ${v%:*}.pcapng ] && f=${v%:*}.pcapng
+	records $f ${v#*:} >want.txt
+	records ${v%:*}-map.pcap ${v#*:} >got.txt
+	[ "$(wc -l <want.txt)" -ge 200 ] || fail "$v: tshark read too little"
+	cmp -s want.txt got.txt ||
+		fail "$v: -w's records differ: $(diff want.txt got.txt | head -3)"
+done
+records trunc.pcap 6 | awk '$2 > $3 { n++ } END { exit n < 100 }' ||
+	fail "trunc: too few cut records to check"
+for v in be_ns ngns; do
+	assert_eq "$(od -An -tx1 -N4 $v-map.pcap | tr -d ' ')" 4d3cb2a1 \
+		"$v: -w's output in nanoseconds"
+done
+assert_eq "$(od -An -tx1 -N4 le_us-map.pcap | tr -d ' ')" d4c3b2a1 \
+	"le_us: -w's output in microseconds"
 # Where libpcap fails mid-file, -r's input ends. (net_pcap's reader would
 # go on with the next block after a packet that was not the first of its
 # burst: libpcap reads a bad block whole before failing on it.)
