@@ -30,6 +30,7 @@
 #include "capwrite.h"
 #include "core.h"
 #include "ipfrag.h"
+#include "pipepeek.h"
 #include "rt.h"
 
 struct rt g_rt;
@@ -55,9 +56,16 @@ check_capture(const char *prog, const char *path)
 		return -1;
 	}
 	/* A pipe ("-" is the standard input) can be read once only: by
-	 * net_pcap's libpcap, which reports what it cannot read. */
-	if (strcmp(path, "-") == 0 ||
-	    (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode)))
+	 * net_pcap's libpcap, which reports what it cannot read. The
+	 * standard input's link type is looked at without reading it (a
+	 * named pipe's would be lost were it closed between two readers). */
+	if (strcmp(path, "-") == 0) {
+		dlt = pipepeek_linktype(STDIN_FILENO);
+		if (dlt < 0 || dlt == DLT_EN10MB)
+			return 0;
+		goto not_ethernet;
+	}
+	if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode))
 		return 0;
 	if (access(path, R_OK) != 0) {
 		fprintf(stderr, "%s: cannot read '%s': %s\n", prog, path,
@@ -71,14 +79,14 @@ check_capture(const char *prog, const char *path)
 	}
 	dlt = pcap_datalink(pc);
 	pcap_close(pc);
-	if (dlt != DLT_EN10MB) {
-		fprintf(stderr, "%s: '%s': link type %s is not supported "
-			"(Ethernet only)\n", prog, path,
-			pcap_datalink_val_to_name(dlt) ?
-			pcap_datalink_val_to_name(dlt) : "unknown");
-		return -1;
-	}
-	return 0;
+	if (dlt == DLT_EN10MB)
+		return 0;
+not_ethernet:
+	fprintf(stderr, "%s: '%s': link type %s is not supported "
+		"(Ethernet only)\n", prog, path,
+		pcap_datalink_val_to_name(dlt) ?
+		pcap_datalink_val_to_name(dlt) : "unknown");
+	return -1;
 }
 
 static int

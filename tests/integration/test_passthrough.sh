@@ -100,6 +100,27 @@ out_is_in flows.pcap outp.pcap pipe
 check_forwarded_all flows.pcap sp.json
 rc=$(echo "not a capture" | run_status rp2 run_moonbox -r - empty.lua)
 assert_eq "$rc" 1 "pipe of garbage: exit status"
+# Its link type is checked as a file's is, without taking the header out
+# of the pipe: a capture of another link type (tcpdump -i any writes
+# Linux cooked frames), piped or redirected, stops the run; an Ethernet
+# one whose header comes in two pieces a second apart still runs whole.
+editcap -T linux-sll flows.pcap sll.pcap
+editcap -F pcapng -T linux-sll flows.pcap sll.pcapng
+for f in sll.pcap sll.pcapng; do
+	# (Not cat | moonbox: cat's SIGPIPE would fail the pipeline.)
+	rc=$(run_status rp3 run_moonbox -r - empty.lua < <(cat $f))
+	assert_eq "$rc" 1 "$f piped: exit status"
+	grep -q "link type LINUX_SLL is not supported" rp3.err ||
+		fail "$f piped: $(cat rp3.err)"
+done
+rc=$(run_status rp4 run_moonbox -r - empty.lua <sll.pcap)
+assert_eq "$rc" 1 "sll.pcap redirected: exit status"
+grep -q "link type LINUX_SLL is not supported" rp4.err ||
+	fail "sll.pcap redirected: $(cat rp4.err)"
+rc=$( (head -c 10 flows.pcap; sleep 1; tail -c +11 flows.pcap) |
+	run_status rp5 run_moonbox -r - -w outp5.pcap empty.lua)
+assert_eq "$rc" 0 "pipe, header in two pieces: exit status ($(cat rp5.err))"
+out_is_in flows.pcap outp5.pcap "pipe, header in two pieces"
 
 step "-c 2: same frames, in any order"
 for in in flows hostile; do
