@@ -618,6 +618,14 @@ rt_start(int nb_cores)
 				g_rt.opts.write_file, strerror(errno));
 			return -1;
 		}
+		/* With -w - the standard output carries the capture (the
+		 * writer has a descriptor of its own for it): what scripts
+		 * and plugins print goes to the standard error instead of
+		 * into the capture. The cores start after this. */
+		if (strcmp(g_rt.opts.write_file, "-") == 0) {
+			fflush(stdout);
+			(void)dup2(STDERR_FILENO, STDOUT_FILENO);
+		}
 	}
 	if (g_rt.use_dist) {
 		for (i = 0; i < nb_cores; i++) {

@@ -383,6 +383,13 @@ check_conservation e6.json
 rc=$(run_status e6s run_moonbox -r flows.pcap -w - empty.lua)
 assert_eq "$rc" 0 "-w -: exit status (stderr: $(cat e6s.err))"
 out_is_in flows.pcap e6s.out "-w -"
+# What a script prints then goes to the standard error, not into the
+# capture (midstat.lua prints its tables on the standard output).
+rc=$(run_status e6m run_moonbox -r flows.pcap -w - "$MB_SRC/scripts/midstat.lua")
+assert_eq "$rc" 0 "-w - midstat.lua: exit status (stderr: $(cat e6m.err))"
+out_is_in flows.pcap e6m.out "-w - midstat.lua"
+grep -q '^midstat: core 0: 12 flows seen' e6m.err ||
+	fail "-w - midstat.lua: its output is not on stderr: $(cat e6m.err)"
 rc=$( (run_moonbox -r big.pcap -w - empty.lua 2>e6p.err; echo $? >e6p.rc) |
 	head -c 100 | wc -c)
 assert_eq "$rc" 100 "-w - | head: bytes read"
