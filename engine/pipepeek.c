@@ -8,7 +8,6 @@
  * came in pieces means calling it again a little later, until the writer
  * has written enough or closed its end.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
@@ -93,10 +92,10 @@ linktype_in(const uint8_t *b, size_t n)
 }
 
 int
-pipepeek_linktype(int fd)
+pipepeek_linktype(int fd, const volatile int *stop)
 {
 	struct timespec ms = { 0, 1000 * 1000 };
-	size_t want = 24, cap;
+	size_t want = 24;
 	uint8_t *buf = NULL;
 	int p[2], ret = -1, closed = 0;
 	struct stat sb;
@@ -119,17 +118,16 @@ pipepeek_linktype(int fd)
 	/* Our pipe must hold all that is copied at once. */
 	if (fcntl(p[1], F_SETPIPE_SZ, PEEK_MAX) < 0)
 		goto out;
-	cap = PEEK_MAX;
-	buf = malloc(cap);
+	buf = malloc(PEEK_MAX);
 	if (buf == NULL)
 		goto out;
 	for (;;) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 		size_t got = 0;
 
+		/* (A signal restarts a waiting tee; a second one ends
+		 * moonbox, as it would have ended libpcap's read.) */
 		n = tee(fd, p[1], want, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n <= 0)
 			goto out;	/* not a pipe, or empty and closed */
 		while (got < (size_t)n) {
@@ -145,7 +143,7 @@ pipepeek_linktype(int fd)
 			goto out;
 		}
 		want = (size_t)(-2 - lt);
-		if (want > cap || closed)
+		if (want > PEEK_MAX || closed || *stop)
 			goto out;
 		/* The writer has not written that much yet; once it has
 		 * closed its end, one more look sees all there is. */

@@ -9,10 +9,10 @@
 
 /* The LINKTYPE_ value of the pcap or pcapng stream on fd, a pipe or a
  * regular file (of its first interface), waiting for a pipe's header as
- * long as its writer holds it open; -1 when it cannot tell: fd is neither,
- * the stream ends first or is not a capture (libpcap then says what is
- * wrong). */
+ * long as its writer holds it open and *stop is 0; -1 when it cannot
+ * tell: fd is neither, the stream ends first or is not a capture
+ * (libpcap then says what is wrong), or a stop was asked for. */
 int
-pipepeek_linktype(int fd);
+pipepeek_linktype(int fd, const volatile int *stop);
 
 #endif /* MB_PIPEPEEK_H */

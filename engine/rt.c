@@ -60,7 +60,7 @@ check_capture(const char *prog, const char *path)
 	 * standard input's link type is looked at without reading it (a
 	 * named pipe's would be lost were it closed between two readers). */
 	if (strcmp(path, "-") == 0) {
-		dlt = pipepeek_linktype(STDIN_FILENO);
+		dlt = pipepeek_linktype(STDIN_FILENO, &g_rt.stop);
 		if (dlt < 0 || dlt == DLT_EN10MB)
 			return 0;
 		goto not_ethernet;
