@@ -20,7 +20,7 @@ struct capmeta_fields {
 
 struct capmeta {
 	uint32_t cut;		/* the record's length less its bytes */
-	uint32_t ns;		/* 0 to 999: nanoseconds past the time stamp */
+	uint32_t ns;		/* ns past the time stamp (below 1000) */
 };
 
 #endif /* MB_CAPMETA_H */

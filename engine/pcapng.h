@@ -39,9 +39,9 @@ struct pcapng {
 struct pcapng_rec {
 	const uint8_t *data;
 	uint32_t caplen;
-	uint32_t wire;		/* the packet's length (>= caplen when whole) */
+	uint32_t wire;		/* the packet's length (> caplen: cut) */
 	uint64_t us;		/* time stamp, as net_pcap computes it */
-	uint32_t ns;		/* nanoseconds past us (nanosecond interfaces) */
+	uint32_t ns;		/* nanoseconds past us (ns interfaces) */
 	size_t next;		/* where the block after this packet's starts */
 };
 

@@ -254,8 +254,8 @@ for v in le_us:6 be_ns:9 trunc:6 ng:6 ng_le:6 ng_spb:6 ngns:9; do
 	records $f ${v#*:} >want.txt
 	records ${v%:*}-map.pcap ${v#*:} >got.txt
 	[ "$(wc -l <want.txt)" -ge 200 ] || fail "$v: tshark read too little"
-	cmp -s want.txt got.txt ||
-		fail "$v: -w's records differ: $(diff want.txt got.txt | head -3)"
+	cmp -s want.txt got.txt || fail "$v: -w's records differ:" \
+		"$(diff want.txt got.txt | head -3)"
 done
 records trunc.pcap 6 | awk '$2 > $3 { n++ } END { exit n < 100 }' ||
 	fail "trunc: too few cut records to check"
@@ -385,7 +385,8 @@ assert_eq "$rc" 0 "-w -: exit status (stderr: $(cat e6s.err))"
 out_is_in flows.pcap e6s.out "-w -"
 # What a script prints then goes to the standard error, not into the
 # capture (midstat.lua prints its tables on the standard output).
-rc=$(run_status e6m run_moonbox -r flows.pcap -w - "$MB_SRC/scripts/midstat.lua")
+rc=$(run_status e6m run_moonbox -r flows.pcap -w - \
+	"$MB_SRC/scripts/midstat.lua")
 assert_eq "$rc" 0 "-w - midstat.lua: exit status (stderr: $(cat e6m.err))"
 out_is_in flows.pcap e6m.out "-w - midstat.lua"
 grep -q '^midstat: core 0: 12 flows seen' e6m.err ||
