@@ -10,7 +10,8 @@
  * delivered (read with mtcp_peek, plus any it reported as missed), and,
  * once, "timer core 0" from a timer main arms on core 0.
  *
- * Usage: flowstat [-f mos.conf] [-c cores]
+ * Usage: flowstat [-f mos.conf] [-c cores] [-n]
+ * -n: return from main without mtcp_destroy(), as some programs end.
  */
 #include <errno.h>
 #include <signal.h>
@@ -179,10 +180,13 @@ main(int argc, char **argv)
 	struct timeval tv_now = { 0, 0 };
 	char *fname = MOS_CONFIG_FILE;
 	struct mtcp_conf mcfg;
-	int i, opt, sock0 = -1;
+	int i, opt, sock0 = -1, destroy = 1;
 
-	while ((opt = getopt(argc, argv, "c:f:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:f:n")) != -1) {
 		switch (opt) {
+		case 'n':
+			destroy = 0;
+			break;
 		case 'f':
 			fname = optarg;
 			break;
@@ -195,8 +199,8 @@ main(int argc, char **argv)
 			}
 			break;
 		default:
-			printf("Usage: %s [-f mos_config_file] [-c #_of_cpu]\n",
-			       argv[0]);
+			printf("Usage: %s [-f mos_config_file] [-c #_of_cpu] "
+			       "[-n]\n", argv[0]);
 			return 0;
 		}
 	}
@@ -237,6 +241,7 @@ main(int argc, char **argv)
 	for (i = 0; i < g_max_cores; i++)
 		mtcp_app_join(g_mctx[i]);
 
-	mtcp_destroy();
+	if (destroy)
+		mtcp_destroy();
 	return 0;
 }
