@@ -76,6 +76,10 @@ struct core {
 	int cur_src;			/* source polled next */
 	uint16_t txq;			/* tx queue of this core on each port */
 	struct rte_ring *to_dist;	/* distributor mode: output ring */
+	uint64_t seq_last;		/* input order of the frame taken last
+					   (g_rt.seq_off), */
+	volatile uint64_t seq_done;	/* and at the end of the last burst,
+					   whose output is in to_dist */
 	struct core_sink sink[RT_MAX_PORTS];
 	struct core_sink dropped;	/* --passive: freed a burst at a time */
 

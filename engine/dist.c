@@ -11,6 +11,14 @@
  * With offline input nothing may be lost, so a full ring is waited on
  * (while the return rings keep draining, or the two would deadlock); with
  * live ports a full ring drops and counts.
+ *
+ * Offline, the output also keeps the input's order, as one core would
+ * write it: each frame gets its place in the input (g_rt.seq_off), a
+ * packet a core sends gets the place of the frame it took last, and the
+ * frames the workers hand back are merged by place. A frame goes out
+ * once no worker can still hand back one placed before it: each worker
+ * publishes the place it has finished up to (seq_done), and one with
+ * nothing left of what it was given can only send later ones.
  */
 #include <netinet/in.h>
 
@@ -27,6 +35,37 @@ struct dist_buf {
 	uint16_t n;
 	struct rte_mbuf *m[RT_BURST * 2];
 };
+
+/* A worker's frames handed back and not sent yet (ordered output). */
+#define DIST_STAGE	2048u
+
+struct dist_stage {
+	uint32_t head, n;
+	uint64_t given;		/* place of the last frame given to it */
+	struct rte_mbuf *m[DIST_STAGE];
+};
+
+static struct dist_stage stage[RT_MAX_CORES];
+static uint64_t next_seq;
+
+static inline uint64_t
+seq_of(const struct rte_mbuf *m)
+{
+	return *RTE_MBUF_DYNFIELD(m, g_rt.seq_off, const uint64_t *);
+}
+
+/* Frame m goes to worker w, at the next place in the input order. */
+static inline void
+give(struct dist_buf *bufs, int w, struct rte_mbuf *m, int new_place)
+{
+	if (g_rt.seq_off >= 0) {
+		if (new_place)
+			next_seq++;
+		*RTE_MBUF_DYNFIELD(m, g_rt.seq_off, uint64_t *) = next_seq;
+		stage[w].given = next_seq;
+	}
+	bufs[w].m[bufs[w].n++] = m;
+}
 
 /* The worker of a frame (parsed into *pr, which is zeroed if the frame is
  * in several buffers). */
@@ -82,7 +121,7 @@ reassemble(struct dist_buf *bufs, const struct rte_mbuf *m,
 	if (d == NULL)
 		return;
 	w = ipfrag_core_of(d);
-	bufs[w].m[bufs[w].n++] = d;
+	give(bufs, w, d, 0);	/* in the place of the fragment that ended it */
 }
 
 static int
@@ -100,6 +139,87 @@ workers_done(void)
 	return 1;
 }
 
+/* Transmit one frame a worker handed back (waiting on a full port only
+ * with offline input). */
+static void
+send_back(struct rte_mbuf *m, struct stats *st)
+{
+	uint16_t port = m->port;
+
+	while (rt_tx_burst(port, 0, &m, 1) == 0) {
+		if (!g_rt.offline) {
+			/* A generated packet was never received: it is not
+			 * a fate of a received one. */
+			if (!(m->ol_flags & g_rt.gen_flag))
+				st->dropped_tx_full++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+		rte_pause();
+	}
+}
+
+/* The ordered drain: take what the workers handed back into their stages,
+ * then send, place by place, what no worker can precede any more (all of
+ * it once the workers are done); returns the frames taken or sent. */
+static unsigned
+drain_ordered(struct stats *st, int final)
+{
+	uint64_t done[RT_MAX_CORES];
+	unsigned moved = 0;
+	int w, nw = g_rt.nb_cores;
+
+	for (w = 0; w < nw; w++) {
+		struct dist_stage *s = &stage[w];
+		struct rte_mbuf *pkts[RT_BURST];
+		unsigned n, i, room;
+
+		/* Read before the ring: the frames of the places it covers
+		 * were queued before it was published. */
+		done[w] = __atomic_load_n(&g_rt.cores[w]->seq_done,
+					  __ATOMIC_ACQUIRE);
+		do {
+			room = DIST_STAGE - s->n;
+			n = rte_ring_dequeue_burst(g_rt.from_worker[w],
+				(void **)pkts, room < RT_BURST ? room :
+				RT_BURST, NULL);
+			for (i = 0; i < n; i++)
+				s->m[(s->head + s->n++) % DIST_STAGE] =
+					pkts[i];
+			moved += n;
+		} while (n == RT_BURST);
+	}
+	for (;;) {
+		struct dist_stage *best = NULL;
+		uint64_t q = 0;
+
+		for (w = 0; w < nw; w++) {
+			struct dist_stage *s = &stage[w];
+
+			if (s->n != 0 && (best == NULL ||
+					  seq_of(s->m[s->head]) < q)) {
+				best = s;
+				q = seq_of(s->m[s->head]);
+			}
+		}
+		if (best == NULL)
+			break;
+		/* A worker with nothing staged may still hand back a frame
+		 * placed before q: one of its own it has not finished. */
+		for (w = 0; w < nw && !final; w++)
+			if (stage[w].n == 0 && done[w] < stage[w].given &&
+			    done[w] < q)
+				break;
+		if (w < nw && !final)
+			break;
+		send_back(best->m[best->head], st);
+		best->head = (best->head + 1) % DIST_STAGE;
+		best->n--;
+		moved++;
+	}
+	return moved;
+}
+
 /* Transmit what the workers handed back; returns packets handled. */
 static unsigned
 drain_workers(struct stats *st)
@@ -108,73 +228,77 @@ drain_workers(struct stats *st)
 	unsigned total = 0;
 	int w;
 
+	if (g_rt.seq_off >= 0)
+		return drain_ordered(st, 0);
 	for (w = 0; w < g_rt.nb_cores; w++) {
 		unsigned n, i;
 
 		n = rte_ring_dequeue_burst(g_rt.from_worker[w], (void **)pkts,
 					   RT_BURST, NULL);
-		for (i = 0; i < n; i++) {
-			struct rte_mbuf *m = pkts[i];
-			uint16_t port = m->port;
-
-			/* Ordering per worker is kept; one packet at a time
-			 * keeps ports apart without sorting. */
-			while (rt_tx_burst(port, 0, &m, 1) == 0) {
-				if (!g_rt.offline) {
-					/* A generated packet was never received:
-					 * it is not a fate of a received one. */
-					if (!(m->ol_flags & g_rt.gen_flag))
-						st->dropped_tx_full++;
-					rte_pktmbuf_free(m);
-					break;
-				}
-				rte_pause();
-			}
-		}
+		/* Ordering per worker is kept; one packet at a time keeps
+		 * ports apart without sorting. */
+		for (i = 0; i < n; i++)
+			send_back(pkts[i], st);
 		total += n;
 	}
 	return total;
 }
 
+/* Frames that did not fit a live worker's ring: dropped and counted. */
+static void
+drop_unsent(struct rte_mbuf **m, unsigned n, struct stats *st)
+{
+	unsigned i;
+
+	/* Analysis-only datagrams were not received: they fail, the frames
+	 * are dropped. */
+	for (i = 0; i < n; i++) {
+		if (m[i]->pool == g_rt.dist_big) {
+			st->ipfrag_failed++;
+		} else {
+			st->rx_packets++;
+			st->rx_bytes += rte_pktmbuf_pkt_len(m[i]);
+			st->dropped_ring_full++;
+		}
+	}
+	rte_pktmbuf_free_bulk(m, n);
+}
+
+/* Hand each worker its frames. Offline, a full ring is waited on, the
+ * other workers' frames going in meanwhile: with ordered output a worker
+ * may be waiting (full rings both ways) for another's earlier frames,
+ * which must not wait behind it. */
 static void
 flush_to_workers(struct dist_buf *bufs, struct stats *st)
 {
-	int w;
+	unsigned sent[RT_MAX_CORES] = { 0 };
+	int w, left;
 
-	for (w = 0; w < g_rt.nb_cores; w++) {
-		struct dist_buf *b = &bufs[w];
-		unsigned sent = 0;
+	for (;;) {
+		left = 0;
+		for (w = 0; w < g_rt.nb_cores; w++) {
+			struct dist_buf *b = &bufs[w];
 
-		while (sent < b->n) {
-			sent += rte_ring_enqueue_burst(g_rt.to_worker[w],
-				(void **)&b->m[sent], b->n - sent, NULL);
-			if (sent == b->n)
-				break;
+			if (sent[w] == b->n)
+				continue;
+			sent[w] += rte_ring_enqueue_burst(g_rt.to_worker[w],
+				(void **)&b->m[sent[w]], b->n - sent[w], NULL);
+			if (sent[w] == b->n)
+				continue;
 			if (!g_rt.offline) {
-				unsigned i;
-
-				/* Analysis-only datagrams were not received:
-				 * they fail, the frames are dropped. */
-				for (i = sent; i < b->n; i++) {
-					struct rte_mbuf *m = b->m[i];
-
-					if (m->pool == g_rt.dist_big) {
-						st->ipfrag_failed++;
-					} else {
-						st->rx_packets++;
-						st->rx_bytes +=
-							rte_pktmbuf_pkt_len(m);
-						st->dropped_ring_full++;
-					}
-				}
-				rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
-				break;
+				drop_unsent(&b->m[sent[w]], b->n - sent[w], st);
+				sent[w] = b->n;
+				continue;
 			}
-			drain_workers(st);
-			rte_pause();
+			left = 1;
 		}
-		b->n = 0;
+		if (!left)
+			break;
+		drain_workers(st);
+		rte_pause();
 	}
+	for (w = 0; w < g_rt.nb_cores; w++)
+		bufs[w].n = 0;
 }
 
 int
@@ -189,6 +313,8 @@ dist_main(void *arg)
 
 	(void)arg;
 	memset(bufs, 0, sizeof(bufs));
+	memset(stage, 0, sizeof(stage));
+	next_seq = 0;
 	while (!__atomic_load_n(&g_rt.go, __ATOMIC_ACQUIRE) &&
 	       !__atomic_load_n(&g_rt.stop, __ATOMIC_ACQUIRE))
 		rte_delay_us_sleep(200);
@@ -213,7 +339,7 @@ dist_main(void *arg)
 					int w = worker_of(pkts[i], &pr);
 
 					pkts[i]->port = (uint16_t)p;
-					bufs[w].m[bufs[w].n++] = pkts[i];
+					give(bufs, w, pkts[i], 1);
 					if (pr.kind == PK_IPV4_FRAG &&
 					    pr.ip_proto == IPPROTO_TCP &&
 					    g_rt.dist_frag != NULL)
@@ -246,6 +372,9 @@ dist_main(void *arg)
 			 * before finishing. */
 			while (drain_workers(st) != 0)
 				;
+			if (g_rt.seq_off >= 0)
+				while (drain_ordered(st, 1) != 0)
+					;
 			break;
 		}
 		if (moved == 0)

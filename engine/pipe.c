@@ -208,6 +208,10 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->pktno++;
 	k->off = 0;
 	k->where = W_RAW;
+	/* Where the distributor's input order is (packets sent now follow
+	 * this one). */
+	if (g_rt.seq_off >= 0)
+		c->seq_last = *RTE_MBUF_DYNFIELD(m, g_rt.seq_off, uint64_t *);
 	/* Datagrams reassembled elsewhere come in buffers of the
 	 * distributor's pool, or in a burst from another core. */
 	k->analysis = c->pipe.analysis_next || c->pipe.burst_analysis ||
@@ -582,6 +586,9 @@ verdict:
 			if (c->ipfrag != NULL)
 				ipfrag_expire(c->ipfrag, p->now_ms, &c->st);
 			core_tx_flush(c);
+			/* The burst's output is with the distributor. */
+			__atomic_store_n(&c->seq_done, c->seq_last,
+					 __ATOMIC_RELEASE);
 			rte_spinlock_unlock(&c->lock);
 			p->stage = ST_POLL;
 			break;

@@ -575,6 +575,21 @@ rt_start(int nb_cores)
 		rss = port_can_rss(&g_rt.ports[i], nb_cores);
 	g_rt.nb_cores = nb_cores;
 	g_rt.use_dist = nb_cores > 1 && !rss;
+	g_rt.seq_off = -1;
+	if (g_rt.use_dist && g_rt.offline) {
+		/* Files come out in the order they were read (dist.c). */
+		static const struct rte_mbuf_dynfield seq = {
+			.name = "moonbox_seq",
+			.size = sizeof(uint64_t),
+			.align = __alignof__(uint64_t),
+		};
+
+		g_rt.seq_off = rte_mbuf_dynfield_register(&seq);
+		if (g_rt.seq_off < 0) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
 	for (i = 0; i < g_rt.nb_ports; i++) {
 		int ret = port_setup(&g_rt.ports[i], rss ? nb_cores : 1, rss);
 

@@ -78,6 +78,8 @@ struct rt {
 	int ts_off;			/* mbuf field of rx timestamps (us), */
 	uint64_t ts_flag;		/* and its flag (see rt_has_ts) */
 	struct capmeta_fields capf;	/* the same, and -r's capmeta */
+	int seq_off;			/* mbuf field of the distributor's
+					   input order (dist.c), or -1 */
 	struct core *cores[RT_MAX_CORES];
 	volatile int go;	/* workers may read input */
 	volatile int stop;	/* stop requested (signal, destroy) */

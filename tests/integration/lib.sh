@@ -261,7 +261,7 @@ verdict() {
 	echo "PASS"
 }
 
-# check_run ID RC EXPECTED.pcap [--ignore-order]: what every run of a
+# check_run ID RC EXPECTED.pcap [pcapcmp options]: what every run of a
 # generated scenario must do: exit 0 without sanitizer reports, write the
 # expected frames ($TMP/ID.out.pcap), conserve frames ($TMP/ID.json), lose
 # no buffers.
@@ -300,12 +300,11 @@ run_plugins() {
 }
 
 # list_runs RUNS.json: a generator's runs, one line each:
-# ID PCAP OUTPUT ORDER(same|any) ARGS...
+# ID PCAP OUTPUT ARGS...
 list_runs() {
 	"$PY" -c '
 import json, sys
 for r in json.load(open(sys.argv[1])):
-    print(r["id"], r["pcap"], r["output"],
-          "any" if r.get("any_order") else "same", *r["args"])
+    print(r["id"], r["pcap"], r["output"], *r["args"])
 ' "$1"
 }
