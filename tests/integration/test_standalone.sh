@@ -159,8 +159,9 @@ step "(c) a program that ends without mtcp_destroy(): -w's file is whole"
 # The writer buffers a megabyte in a stdio stream, which exit() flushes.
 "$MB_MKPCAP" http big.pcap --conns 6000 >/dev/null
 [ "$(stat -c %s big.pcap)" -gt $((3 << 20)) ] || fail "big.pcap is too small"
-rc=$(MOONBOX_OPTS="-r big.pcap -w out_c.pcap" run_status c1 "$FLOWSTAT" \
-	-f b.conf -n)
+# (It leaves the engine's memory to the exit: not a leak to report.)
+rc=$(LSAN_OPTIONS=detect_leaks=0 MOONBOX_OPTS="-r big.pcap -w out_c.pcap" \
+	run_status c1 "$FLOWSTAT" -f b.conf -n)
 assert_eq "$rc" 0 "-n: exit status (stderr: $(cat c1.err))"
 "$PCAPCMP" big.pcap out_c.pcap || fail "-n: output differs from input"
 
