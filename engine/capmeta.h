@@ -10,7 +10,9 @@
 
 #include <stdint.h>
 
-/* The buffer fields a capture's details go to (rt.c registers them). */
+/* The buffer fields a capture's details go to (rt.c finds them, the
+ * time stamp's as net_pcap registered it, or registers them): g_rt.capf,
+ * which rt_has_ts reads too. */
 struct capmeta_fields {
 	int ts_off;		/* receive time stamp (us), or -1 */
 	uint64_t ts_flag;	/* set when a buffer has one */

@@ -376,7 +376,7 @@ stamp_gen(struct core *c, struct rte_mbuf *m)
 	const struct pipe_pkt *k = &c->pipe.cur;
 	uint64_t us;
 
-	if (g_rt.ts_off < 0)
+	if (g_rt.capf.ts_off < 0)
 		return;
 	if (k->valid && rt_has_ts(k->m))
 		us = rt_packet_us(k->m);
@@ -384,8 +384,8 @@ stamp_gen(struct core *c, struct rte_mbuf *m)
 		us = c->pipe.now_ms * 1000;
 	else
 		return;
-	*RTE_MBUF_DYNFIELD(m, g_rt.ts_off, uint64_t *) = us;
-	m->ol_flags |= g_rt.ts_flag;
+	*RTE_MBUF_DYNFIELD(m, g_rt.capf.ts_off, uint64_t *) = us;
+	m->ol_flags |= g_rt.capf.ts_flag;
 }
 
 void

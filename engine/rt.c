@@ -601,10 +601,10 @@ rt_start(int nb_cores)
 		}
 	}
 	/* The ports have registered the timestamp field, if any. */
-	g_rt.ts_off = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME,
-					       NULL);
+	g_rt.capf.ts_off = rte_mbuf_dynfield_lookup(
+		RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, NULL);
 	i = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
-	g_rt.ts_flag = i >= 0 ? 1ULL << i : 0;
+	g_rt.capf.ts_flag = i >= 0 ? 1ULL << i : 0;
 	g_rt.capf.meta_off = -1;
 	/* -r's port (added first) takes its frames from the mapped file,
 	 * when libpcap is not needed to read it. */
@@ -614,15 +614,13 @@ rt_start(int nb_cores)
 			fprintf(stderr, "moonbox: %s: read %s\n",
 				g_rt.opts.read_file, g_rt.ports[0].cap != NULL ?
 				"from its mapping" : "by libpcap");
-		if (g_rt.ports[0].cap != NULL && g_rt.ts_off < 0 &&
-		    rte_mbuf_dyn_rx_timestamp_register(&g_rt.ts_off,
-						       &g_rt.ts_flag) != 0)
-			g_rt.ts_off = -1;
+		if (g_rt.ports[0].cap != NULL && g_rt.capf.ts_off < 0 &&
+		    rte_mbuf_dyn_rx_timestamp_register(&g_rt.capf.ts_off,
+						       &g_rt.capf.ts_flag) != 0)
+			g_rt.capf.ts_off = -1;
 		if (g_rt.ports[0].cap != NULL)
 			capmeta_register();
 	}
-	g_rt.capf.ts_off = g_rt.ts_off;
-	g_rt.capf.ts_flag = g_rt.ts_flag;
 	if (g_rt.opts.write_file != NULL) {
 		/* A nanosecond input makes a nanosecond output. */
 		g_rt.ports[0].wcap = capwrite_open(g_rt.opts.write_file,

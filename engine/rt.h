@@ -75,9 +75,8 @@ struct rt {
 	struct stats dist_stats;
 	struct ipfrag *dist_frag;	/* the distributor's reassembly */
 	struct rte_mempool *dist_big;	/* its datagrams' buffers */
-	int ts_off;			/* mbuf field of rx timestamps (us), */
-	uint64_t ts_flag;		/* and its flag (see rt_has_ts) */
-	struct capmeta_fields capf;	/* the same, and -r's capmeta */
+	struct capmeta_fields capf;	/* mbuf fields of rx timestamps (us;
+					   see rt_has_ts) and -r's capmeta */
 	int seq_off;			/* mbuf field of the distributor's
 					   input order (dist.c), or -1 */
 	struct core *cores[RT_MAX_CORES];
@@ -182,7 +181,7 @@ rt_sym_hash_ordered(uint32_t lo_ip, uint32_t hi_ip, uint16_t lo_port,
 static inline int
 rt_has_ts(const struct rte_mbuf *m)
 {
-	return g_rt.ts_off >= 0 && (m->ol_flags & g_rt.ts_flag) != 0;
+	return g_rt.capf.ts_off >= 0 && (m->ol_flags & g_rt.capf.ts_flag) != 0;
 }
 
 /* The latest packet time the clock takes, in ms: a classic pcap file's
@@ -195,7 +194,7 @@ rt_has_ts(const struct rte_mbuf *m)
 static inline uint64_t
 rt_packet_us(const struct rte_mbuf *m)
 {
-	return *RTE_MBUF_DYNFIELD(m, g_rt.ts_off, const uint64_t *);
+	return *RTE_MBUF_DYNFIELD(m, g_rt.capf.ts_off, const uint64_t *);
 }
 
 /* The capture time of a packet in ms, 0 if it has none. */
