@@ -12,11 +12,10 @@
 
 #include "pcapng.h"
 
-#define BT_IDB		1u
+/* Packet block types (PCAPNG_IDB is in pcapng.h). */
 #define BT_PB		2u
 #define BT_SPB		3u
 #define BT_EPB		6u
-#define BYTE_ORDER_MAGIC	0x1A2B3C4Du
 
 #define LINKTYPE_ETHERNET	1u
 #define MAX_SNAP	262144u		/* libpcap's largest Ethernet frame */
@@ -200,9 +199,9 @@ pcapng_open(struct pcapng *ng, const uint8_t *map, size_t len)
 	if (magic != PCAPNG_SHB)
 		return -1;
 	memcpy(&magic, map + 8, sizeof(magic));
-	if (magic == __builtin_bswap32(BYTE_ORDER_MAGIC))
+	if (magic == __builtin_bswap32(PCAPNG_BOM))
 		ng->swap = 1;
-	else if (magic != BYTE_ORDER_MAGIC)
+	else if (magic != PCAPNG_BOM)
 		return -1;
 	/* libpcap reads the first SHB whole without the checks of later
 	 * blocks (length a multiple of 4, trailer). */
@@ -220,7 +219,7 @@ pcapng_open(struct pcapng *ng, const uint8_t *map, size_t len)
 			goto fail;
 		if (type == BT_EPB || type == BT_SPB || type == BT_PB)
 			goto fail;
-		if (type == BT_IDB)
+		if (type == PCAPNG_IDB)
 			break;
 	}
 	if (blen < 8 || rd16(ng, body) != LINKTYPE_ETHERNET)
@@ -238,7 +237,7 @@ fail:
 static int
 section(struct pcapng *ng, const uint8_t *body, uint32_t blen)
 {
-	if (blen < 16 || rd32(ng, body) != BYTE_ORDER_MAGIC ||
+	if (blen < 16 || rd32(ng, body) != PCAPNG_BOM ||
 	    rd16(ng, body + 4) != 1)
 		return -1;
 	ng->nif = 0;
@@ -315,7 +314,7 @@ pcapng_next(struct pcapng *ng, struct pcapng_rec *r)
 				caplen = ng->snap;
 			t = 0;
 			goto found;
-		case BT_IDB:
+		case PCAPNG_IDB:
 			if (blen < 8 || rd16(ng, body) != LINKTYPE_ETHERNET ||
 			    adjust_snap(rd32(ng, body + 4)) != ng->snap ||
 			    add_interface(ng, body, blen) != 0)

@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #define PCAPNG_SHB	0x0A0D0D0Au	/* the first four bytes of the file */
+#define PCAPNG_IDB	1u		/* an interface description block */
+#define PCAPNG_BOM	0x1A2B3C4Du	/* a section header's byte order */
 
 struct pcapng_if {
 	uint64_t tsresol;	/* time stamp units a second */

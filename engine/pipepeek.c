@@ -17,11 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pcapng.h"
 #include "pipepeek.h"
 
-#define PCAPNG_SHB	0x0a0d0d0au
-#define PCAPNG_IDB	1u
-#define BOM		0x1a2b3c4du
 #define PEEK_MAX	(64u << 10)	/* bytes looked at, at most */
 
 static uint32_t
@@ -70,9 +68,9 @@ linktype_in(const uint8_t *b, size_t n)
 	}
 	/* pcapng: the section header, then blocks up to the first
 	 * interface description, whose first field is the link type. */
-	if (rd32(b + 8, 0) == BOM)
+	if (rd32(b + 8, 0) == PCAPNG_BOM)
 		swap = 0;
-	else if (rd32(b + 8, 1) == BOM)
+	else if (rd32(b + 8, 1) == PCAPNG_BOM)
 		swap = 1;
 	else
 		return -1;
