@@ -174,6 +174,8 @@ end
 local flows, dropped_flows, accepted_flows, nomatch = 0, 0, 0, 0
 local dropped_pkts, repeated = 0, 0
 local second, due, ticking = 0, 0, false
+local TICK_US = 1000000
+local PAUSE_US = 60000000           -- a tick later than this ends a pause
 
 local DASHES = string.rep("-", 71)
 
@@ -270,6 +272,15 @@ end
 
 local tv = ffi.new("struct timeval")
 
+local function print_second(after_pause)
+    second = second + 1
+    local out = { string.format("firewall: core %d, second %d%s\n", CORE,
+                                second,
+                                after_pause and " (after a pause)" or "") }
+    rule_table(out)
+    emit(out)
+end
+
 local function on_tick(m, id)
     local now = mos.cb_get_ts(m)
     if not ticking then
@@ -279,20 +290,13 @@ local function on_tick(m, id)
     -- midstat.lua prints (a negative difference is over 35 minutes late:
     -- the 32-bit microseconds wrapped).
     local late = tobit(now - due)
-    if late < 0 or late > 60000000 then
-        second = second + 1
-        local out = { string.format("firewall: core %d, second %d (after a pause)\n",
-                                    CORE, second) }
-        rule_table(out)
-        emit(out)
-        due = (now + 1000000) % 4294967296
+    if late < 0 or late > PAUSE_US then
+        print_second(true)
+        due = (now + TICK_US) % 4294967296
     end
     while tobit(now - due) >= 0 do
-        second = second + 1
-        local out = { string.format("firewall: core %d, second %d\n", CORE, second) }
-        rule_table(out)
-        emit(out)
-        due = (due + 1000000) % 4294967296
+        print_second(false)
+        due = (due + TICK_US) % 4294967296
     end
     local us = tobit(due - now)
     tv.tv_sec, tv.tv_usec = math.floor(us / 1e6), us % 1000000
