@@ -42,6 +42,16 @@ int dist_main(void *arg);	/* dist.c */
 
 /* -- Input checks ------------------------------------------------------- */
 
+static int fifo_hold = -1;	/* our end of a named pipe given to -r */
+
+static void
+fifo_release(void)
+{
+	if (fifo_hold >= 0)
+		close(fifo_hold);
+	fifo_hold = -1;
+}
+
 static int
 check_capture(const char *prog, const char *path)
 {
@@ -56,17 +66,30 @@ check_capture(const char *prog, const char *path)
 		return -1;
 	}
 	/* A pipe ("-" is the standard input) can be read once only: by
-	 * net_pcap's libpcap, which reports what it cannot read. The
-	 * standard input's link type is looked at without reading it (a
-	 * named pipe's would be lost were it closed between two readers). */
+	 * net_pcap's libpcap, which reports what it cannot read. Its link
+	 * type is looked at without reading it. */
 	if (strcmp(path, "-") == 0) {
 		dlt = pipepeek_linktype(STDIN_FILENO, &g_rt.stop);
 		if (dlt < 0 || dlt == DLT_EN10MB)
 			return 0;
 		goto not_ethernet;
 	}
-	if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode))
-		return 0;
+	if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+		/* A named pipe, too. The end opened here stays open until
+		 * net_pcap has opened its own (fifo_release): with no reader
+		 * in between, the writer would get EPIPE. */
+		fifo_hold = open(path, O_RDONLY | O_CLOEXEC);
+		if (fifo_hold < 0) {
+			fprintf(stderr, "%s: cannot read '%s': %s\n", prog,
+				path, strerror(errno));
+			return -1;
+		}
+		dlt = pipepeek_linktype(fifo_hold, &g_rt.stop);
+		if (dlt < 0 || dlt == DLT_EN10MB)
+			return 0;
+		fifo_release();
+		goto not_ethernet;
+	}
 	if (access(path, R_OK) != 0) {
 		fprintf(stderr, "%s: cannot read '%s': %s\n", prog, path,
 			strerror(errno));
@@ -295,8 +318,8 @@ add_port(const char *spec, const char *name, int offline, int has_tx)
 	p->has_tx = (uint8_t)has_tx;
 }
 
-int
-rt_eal_init(const struct mb_opts *o, const char *prog)
+static int
+eal_init(const struct mb_opts *o, const char *prog)
 {
 	static char args[EAL_MAX_ARGS][1100];
 	static char extra_buf[4096];
@@ -485,6 +508,16 @@ rt_eal_init(const struct mb_opts *o, const char *prog)
 	}
 	g_rt.init_failed = 0;
 	return 0;
+}
+
+int
+rt_eal_init(const struct mb_opts *o, const char *prog)
+{
+	int ret = eal_init(o, prog);
+
+	/* By now net_pcap has opened a named pipe given to -r, or failed. */
+	fifo_release();
+	return ret;
 }
 
 /* -- Ports -------------------------------------------------------------- */
