@@ -277,6 +277,21 @@ stamp_us(const struct pcapng_if *i, uint64_t t)
 	return sec * US + (uint64_t)(int64_t)(int32_t)(uint32_t)frac;
 }
 
+/* The nanoseconds past the microsecond of a time stamp whose unit is finer
+ * than a microsecond (10^-7 s, 2^-20 s...); 0 for coarser units. The
+ * whole fraction is taken in nanoseconds, rounded down as stamp_us rounds
+ * down to the microsecond, so the two agree. */
+static uint32_t
+stamp_ns(const struct pcapng_if *i, uint64_t t)
+{
+	if (i->tsresol <= US)
+		return 0;
+	if (i->tsresol == 1000000000u)
+		return (uint32_t)(t % 1000);
+	return (uint32_t)((unsigned __int128)(t % i->tsresol) * 1000000000u /
+			  i->tsresol % 1000);
+}
+
 int
 pcapng_next(struct pcapng *ng, struct pcapng_rec *r)
 {
@@ -338,7 +353,7 @@ found:
 	r->caplen = caplen;
 	r->wire = wire;
 	r->us = stamp_us(&ng->ifs[ifid], t);
-	r->ns = ng->ifs[ifid].tsresol == 1000000000u ? (uint32_t)(t % 1000) : 0;
+	r->ns = stamp_ns(&ng->ifs[ifid], t);
 	r->next = ng->off;
 	/* The caller takes the packet, then moves on past its block. */
 	ng->off = (size_t)(body - 8 - ng->map);
@@ -351,7 +366,7 @@ dead:
 int
 pcapng_nsec(const struct pcapng *ng)
 {
-	return ng->nif > 0 && ng->ifs[0].tsresol == 1000000000u;
+	return ng->nif > 0 && ng->ifs[0].tsresol > US;
 }
 
 void

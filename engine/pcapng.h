@@ -43,7 +43,7 @@ struct pcapng_rec {
 	uint32_t caplen;
 	uint32_t wire;		/* the packet's length (> caplen: cut) */
 	uint64_t us;		/* time stamp, as net_pcap computes it */
-	uint32_t ns;		/* nanoseconds past us (ns interfaces) */
+	uint32_t ns;		/* nanoseconds past us (finer units) */
 	size_t next;		/* where the block after this packet's starts */
 };
 
@@ -59,7 +59,8 @@ pcapng_open(struct pcapng *ng, const uint8_t *map, size_t len);
 int
 pcapng_next(struct pcapng *ng, struct pcapng_rec *r);
 
-/* 1 if the file's first interface counts nanoseconds. */
+/* 1 if the file's first interface counts in units finer than a
+ * microsecond. */
 int
 pcapng_nsec(const struct pcapng *ng);
 

@@ -32,6 +32,7 @@ library), each holding le_us.pcap's frames and times:
                the millisecond, as libpcap reads them); some frames in
                obsolete Packet Blocks; a second section (new interfaces)
                from frame 150 on
+  ng_res7.pcapng  time stamps in 10^-7 s, a digit past the microsecond
   ng_spb.pcapng  the first 20 frames in Simple Packet Blocks (no time
                stamp: time 0, and cut to the interface's 200-byte snapshot
                length), then Enhanced Packet Blocks
@@ -158,6 +159,12 @@ def pcapng_variants(out, le, huge, small):
         else:
             blocks.append(epb(">", 0, bin20(s, u), b))
     write_ng(os.path.join(out, "ng_be.pcapng"), blocks)
+
+    # ng_res7: 10^-7 s units, the last digit set.
+    blocks = [shb("<"), idb("<", 65535, option("<", 9, bytes([7])))]
+    for i, (s, u, b, w) in enumerate(le):
+        blocks.append(epb("<", 0, us(s, u) * 10 + i % 10, b))
+    write_ng(os.path.join(out, "ng_res7.pcapng"), blocks)
 
     # ng_spb: SPBs first (interface 0, snapshot length 200).
     blocks = [shb("<"), idb("<", 200)]

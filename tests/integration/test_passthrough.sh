@@ -210,8 +210,8 @@ step "-r reads the file itself: what libpcap reads, in every layout"
 # skip, a last block cut short).
 "$PY" "$(dirname "$0")/capfile_variants.py" flows.pcap 9000 "$TMP"
 editcap -F pcapng le_us.pcap ng.pcapng
-for v in le_us be_ns trunc oversnap cut bogus bogus2 ng ng_le ng_be ng_spb \
-	ng_cut; do
+for v in le_us be_ns trunc oversnap cut bogus bogus2 ng ng_le ng_be ng_res7 \
+	ng_spb ng_cut; do
 	f=$v.pcap
 	[ -f $v.pcapng ] && f=$v.pcapng
 	for how in map pcap; do
@@ -251,11 +251,12 @@ assert_eq "$(pcap_count bogus-map.pcap)" 100 "bogus: frames out"
 assert_eq "$(pcap_count ng_le-map.pcap)" "$((nflows + 1))" "ng_le: frames out"
 assert_eq "$(pcap_count ng_cut-map.pcap)" "$nflows" "ng_cut: frames out"
 # These pcapng files hold le_us.pcap's frames.
-for v in ng ng_le ng_be; do
+for v in ng ng_le ng_be ng_res7; do
 	"$PCAPCMP" le_us-map.pcap $v-map.pcap || fail "$v: frames differ"
 done
 # -w keeps what tshark reads in each input record: its time stamp (to the
-# nanosecond from a nanosecond file, which makes the output one too) and
+# nanosecond from a file in units finer than the microsecond, which makes
+# the output a nanosecond file) and
 # its length where the capture cut the frame short (trunc: a snapshot
 # length of 60; ng_spb: simple packet blocks cut to 200 bytes).
 editcap -F pcapng be_ns.pcap ngns.pcapng
@@ -272,7 +273,8 @@ records() {
 			split($1 == "" ? "0.000000000" : $1, t, ".");
 			print t[1] "." substr(t[2], 1, d), $2, $3 }'
 }
-for v in le_us:6 be_ns:9 trunc:6 ng:6 ng_le:6 ng_spb:6 ngns:9; do
+for v in le_us:6 be_ns:9 trunc:6 ng:6 ng_le:6 ng_be:9 ng_res7:9 ng_spb:6 \
+	ngns:9; do
 	f=${v%:*}.pcap
 	[ -f ${v%:*}.pcapng ] && f=${v%:*}.pcapng
 	records $f ${v#*:} >want.txt
@@ -283,7 +285,7 @@ for v in le_us:6 be_ns:9 trunc:6 ng:6 ng_le:6 ng_spb:6 ngns:9; do
 done
 records trunc.pcap 6 | awk '$2 > $3 { n++ } END { exit n < 100 }' ||
 	fail "trunc: too few cut records to check"
-for v in be_ns ngns; do
+for v in be_ns ngns ng_be ng_res7; do
 	assert_eq "$(od -An -tx1 -N4 $v-map.pcap | tr -d ' ')" 4d3cb2a1 \
 		"$v: -w's output in nanoseconds"
 done
