@@ -36,8 +36,8 @@ capfile_rx(struct capfile *cf, struct rte_mempool *mp,
 	   const struct capmeta_fields *fl, struct rte_mbuf **out, uint16_t n);
 
 /* 1 if the file's time stamps are finer than microseconds: a nanosecond
- * pcap file, or a pcapng file whose first interface counts in units
- * finer than a microsecond. */
+ * pcap file, or a pcapng file with an interface described before its
+ * first packet that counts in units finer than a microsecond. */
 int
 capfile_nsec(const struct capfile *cf);
 

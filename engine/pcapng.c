@@ -22,6 +22,7 @@
 #define SHB_MAX		(1u << 20)	/* libpcap's limit for the first SHB */
 #define BLOCK_MAX	(16u << 20)	/* and for any other block */
 #define US		1000000u	/* the resolution net_pcap asks for */
+#define NSEC_LOOK_BLOCKS 256u		/* pcapng_nsec's look ahead */
 
 #define OPT_END		0
 #define IF_TSRESOL	9
@@ -366,7 +367,27 @@ dead:
 int
 pcapng_nsec(const struct pcapng *ng)
 {
-	return ng->nif > 0 && ng->ifs[0].tsresol > US;
+	struct pcapng look = *ng;	/* moves its offset only */
+	const uint8_t *body;
+	uint32_t type, blen, n;
+	struct pcapng_if i;
+
+	if (ng->nif > 0 && ng->ifs[0].tsresol > US)
+		return 1;
+	/* Writers put their interfaces up front: any IDB before the first
+	 * packet (a bounded look) decides too. One described later cannot:
+	 * the output's header is written before any frame. */
+	for (n = 0; n < NSEC_LOOK_BLOCKS &&
+	     next_block(&look, &type, &body, &blen); n++) {
+		if (type == BT_EPB || type == BT_SPB || type == BT_PB ||
+		    type == PCAPNG_SHB)
+			break;
+		if (type == PCAPNG_IDB && blen >= 8 &&
+		    idb_options(&look, body + 8, blen - 8, &i) == 0 &&
+		    i.tsresol > US)
+			return 1;
+	}
+	return 0;
 }
 
 void

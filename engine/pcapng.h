@@ -59,8 +59,8 @@ pcapng_open(struct pcapng *ng, const uint8_t *map, size_t len);
 int
 pcapng_next(struct pcapng *ng, struct pcapng_rec *r);
 
-/* 1 if the file's first interface counts in units finer than a
- * microsecond. */
+/* 1 if an interface described before the file's first packet counts in
+ * units finer than a microsecond. */
 int
 pcapng_nsec(const struct pcapng *ng);
 

@@ -4,7 +4,8 @@
  * so AddressSanitizer reports any read past the file, and every packet
  * handed over is checked to lie inside the file, after the block before
  * it, within the largest frame -r takes, and the reading to end (each
- * packet consumes at least one block of 12 bytes or more).
+ * packet consumes at least one block of 12 bytes or more). pcapng_nsec's
+ * look ahead runs first.
  */
 #include <string.h>
 
@@ -26,6 +27,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pcapng_open(&ng, f, size) == 0) {
 		FUZZ_CHECK(ng.nif == 1 && ng.off <= size);
 		last = ng.off;
+		/* Its look ahead reads the blocks after the first IDB and
+		 * leaves the reader where it was. */
+		sink ^= (uint8_t)pcapng_nsec(&ng);
+		FUZZ_CHECK(ng.off == last && ng.nif == 1);
 		while (pcapng_next(&ng, &r)) {
 			FUZZ_CHECK(r.data >= f + last && r.caplen <= 262144);
 			FUZZ_CHECK(r.ns < 1000);

@@ -273,7 +273,7 @@ records() {
 			split($1 == "" ? "0.000000000" : $1, t, ".");
 			print t[1] "." substr(t[2], 1, d), $2, $3 }'
 }
-for v in le_us:6 be_ns:9 trunc:6 ng:6 ng_le:6 ng_be:9 ng_res7:9 ng_spb:6 \
+for v in le_us:6 be_ns:9 trunc:6 ng:6 ng_le:9 ng_be:9 ng_res7:9 ng_spb:6 \
 	ngns:9; do
 	f=${v%:*}.pcap
 	[ -f ${v%:*}.pcapng ] && f=${v%:*}.pcapng
@@ -285,7 +285,7 @@ for v in le_us:6 be_ns:9 trunc:6 ng:6 ng_le:6 ng_be:9 ng_res7:9 ng_spb:6 \
 done
 records trunc.pcap 6 | awk '$2 > $3 { n++ } END { exit n < 100 }' ||
 	fail "trunc: too few cut records to check"
-for v in be_ns ngns ng_be ng_res7; do
+for v in be_ns ngns ng_le ng_be ng_res7; do
 	assert_eq "$(od -An -tx1 -N4 $v-map.pcap | tr -d ' ')" 4d3cb2a1 \
 		"$v: -w's output in nanoseconds"
 done
