@@ -132,7 +132,8 @@ assert_eq "$rc" 1 "named pipe of sll.pcap: exit status"
 grep -q "link type LINUX_SLL is not supported" rp6.err ||
 	fail "named pipe of sll.pcap: $(cat rp6.err)"
 wait
-timeout 30 sh -c '(head -c 10 flows.pcap; sleep 1; tail -c +11 flows.pcap) >np' &
+timeout 30 sh -c \
+	'(head -c 10 flows.pcap; sleep 1; tail -c +11 flows.pcap) >np' &
 rc=$(run_status rp7 run_moonbox -r np -w outp7.pcap empty.lua)
 assert_eq "$rc" 0 "named pipe: exit status ($(cat rp7.err))"
 out_is_in flows.pcap outp7.pcap "named pipe, header in two pieces"
@@ -256,9 +257,9 @@ for v in ng ng_le ng_be ng_res7; do
 done
 # -w keeps what tshark reads in each input record: its time stamp (to the
 # nanosecond from a file in units finer than the microsecond, which makes
-# the output a nanosecond file) and
-# its length where the capture cut the frame short (trunc: a snapshot
-# length of 60; ng_spb: simple packet blocks cut to 200 bytes).
+# the output a nanosecond file) and its length where the capture cut the
+# frame short (trunc: a snapshot length of 60; ng_spb: simple packet
+# blocks cut to 200 bytes).
 editcap -F pcapng be_ns.pcap ngns.pcapng
 rc=$(run_status r7ngns run_moonbox -r ngns.pcapng -w ngns-map.pcap empty.lua)
 assert_eq "$rc" 0 "ngns: exit status (stderr: $(cat r7ngns.err))"
