@@ -67,7 +67,9 @@ capfile_open(const char *path)
 	void *map;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Not blocking: a named pipe (read by net_pcap, not mapped) would
+	 * wait here for a new writer once its writer has gone. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||

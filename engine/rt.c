@@ -42,14 +42,18 @@ int dist_main(void *arg);	/* dist.c */
 
 /* -- Input checks ------------------------------------------------------- */
 
-static int fifo_hold = -1;	/* our end of a named pipe given to -r */
+/* Our ends of a named pipe given to -r, held until net_pcap has opened
+ * its own (see check_capture). */
+static int fifo_hold = -1, fifo_hold_w = -1;
 
 static void
 fifo_release(void)
 {
 	if (fifo_hold >= 0)
 		close(fifo_hold);
-	fifo_hold = -1;
+	if (fifo_hold_w >= 0)
+		close(fifo_hold_w);
+	fifo_hold = fifo_hold_w = -1;
 }
 
 static int
@@ -75,9 +79,12 @@ check_capture(const char *prog, const char *path)
 		goto not_ethernet;
 	}
 	if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
-		/* A named pipe, too. The end opened here stays open until
-		 * net_pcap has opened its own (fifo_release): with no reader
-		 * in between, the writer would get EPIPE. */
+		/* A named pipe, too. Both ends opened here stay open until
+		 * net_pcap has opened its own (fifo_release): without our
+		 * reader, the writer would get EPIPE in between; without our
+		 * writer, net_pcap's open would wait for a new one when the
+		 * writer has already written all and gone. The write end is
+		 * opened after the peek, which must see the writer's close. */
 		fifo_hold = open(path, O_RDONLY | O_CLOEXEC);
 		if (fifo_hold < 0) {
 			fprintf(stderr, "%s: cannot read '%s': %s\n", prog,
@@ -85,8 +92,11 @@ check_capture(const char *prog, const char *path)
 			return -1;
 		}
 		dlt = pipepeek_linktype(fifo_hold, &g_rt.stop);
-		if (dlt < 0 || dlt == DLT_EN10MB)
+		if (dlt < 0 || dlt == DLT_EN10MB) {
+			fifo_hold_w = open(path, O_WRONLY | O_NONBLOCK |
+					   O_CLOEXEC);
 			return 0;
+		}
 		fifo_release();
 		goto not_ethernet;
 	}

@@ -138,6 +138,17 @@ rc=$(run_status rp7 run_moonbox -r np -w outp7.pcap empty.lua)
 assert_eq "$rc" 0 "named pipe: exit status ($(cat rp7.err))"
 out_is_in flows.pcap outp7.pcap "named pipe, header in two pieces"
 wait $! || fail "named pipe: the writer failed"
+# A capture the pipe holds whole: its writer is gone before net_pcap (and
+# -r's file check) open the pipe, which must not wait for another writer
+# (it did: killed here after 30 s).
+editcap -r flows.pcap few.pcap 1-5
+timeout 30 sh -c 'cat few.pcap >np' &
+rc=$(run_status rp8 timeout -s KILL 30 "$MOONBOX" --no-progress -r np \
+	-w outp8.pcap empty.lua)
+assert_eq "$rc" 0 "named pipe, writer gone: exit status ($(cat rp8.err))"
+out_is_in few.pcap outp8.pcap "named pipe, writer gone"
+assert_eq "$(pcap_count outp8.pcap)" 5 "named pipe, writer gone: frames out"
+wait $! || fail "named pipe, writer gone: the writer failed"
 
 step "-c 2 and 3: the same frames, in the input's order"
 for in in flows hostile; do
