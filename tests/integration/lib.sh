@@ -214,20 +214,13 @@ print(sec * 1000 + usec // 1000)
 PY
 }
 
-# same_times [--sorted] IN OUT: OUT's frames carry the time stamps libpcap
-# reads for IN's first frames (tcpdump writes what it read; for a damaged
-# file, up to the damage), compared as pcapfile.timed's instants. With
-# --sorted, in any order (all of IN's).
+# same_times IN OUT: OUT's frames carry the time stamps libpcap reads for
+# IN's first frames (tcpdump writes what it read; for a damaged file, up
+# to the damage), compared as pcapfile.timed's instants.
 same_times() {
-	local sorted=0
-
-	if [ "$1" = --sorted ]; then
-		sorted=1
-		shift
-	fi
 	rm -f "$TMP/same_times.pcap"
 	tcpdump -r "$1" -w "$TMP/same_times.pcap" 2>/dev/null || true
-	"$PY" - "$LIB_TOOLS" "$TMP/same_times.pcap" "$2" "$sorted" <<'PY'
+	"$PY" - "$LIB_TOOLS" "$TMP/same_times.pcap" "$2" <<'PY'
 import sys
 
 sys.path.insert(0, sys.argv[1])
@@ -236,11 +229,7 @@ import pcapfile  # noqa: E402
 ref, out = ([t for t, _ in pcapfile.timed(f)] for f in sys.argv[2:4])
 if ref and not out:
     sys.exit(1)	# nothing written: nothing to compare is no success
-if sys.argv[4] == "1":
-    ok = sorted(ref) == sorted(out)
-else:
-    ok = ref[:len(out)] == out
-sys.exit(0 if ok else 1)
+sys.exit(0 if ref[:len(out)] == out else 1)
 PY
 }
 
@@ -261,14 +250,12 @@ verdict() {
 	echo "PASS"
 }
 
-# check_run ID RC EXPECTED.pcap [pcapcmp options]: what every run of a
-# generated scenario must do: exit 0 without sanitizer reports, write the
-# expected frames ($TMP/ID.out.pcap), conserve frames ($TMP/ID.json), lose
-# no buffers.
+# check_run ID RC EXPECTED.pcap: what every run of a generated scenario
+# must do: exit 0 without sanitizer reports, write the expected frames
+# ($TMP/ID.out.pcap), conserve frames ($TMP/ID.json), lose no buffers.
 check_run() {
 	local id=$1 rc=$2 want=$3
 
-	shift 3
 	if [ "$rc" != 0 ]; then
 		bad "$id: exit status $rc: $(tail -5 "$TMP/$id.err")"
 		return 1
@@ -277,7 +264,7 @@ check_run() {
 		bad "$id: sanitizer report: $(grep -m3 "runtime error\|Sanitizer" \
 			"$TMP/$id.err")"
 	fi
-	"$PCAPCMP" "$@" "$want" "$TMP/$id.out.pcap" >"$TMP/$id.cmp" 2>&1 ||
+	"$PCAPCMP" "$want" "$TMP/$id.out.pcap" >"$TMP/$id.cmp" 2>&1 ||
 		bad "$id: output is not $(basename "$want"): $(cat "$TMP/$id.cmp")"
 	(check_conservation "$TMP/$id.json") 2>"$TMP/$id.cons" ||
 		bad "$id: $(cat "$TMP/$id.cons")"
