@@ -401,7 +401,7 @@ core_tx_gen(struct core *c, uint16_t port, struct rte_mbuf *m)
 	/* In the distributor's order: after the packet this core took
 	 * last (the one it was sent for, if any). */
 	if (g_rt.seq_off >= 0)
-		*RTE_MBUF_DYNFIELD(m, g_rt.seq_off, uint64_t *) = c->seq_last;
+		rt_set_seq(m, c->seq_last);
 	sink_put(c, port, m);
 }
 

@@ -48,12 +48,6 @@ struct dist_stage {
 static struct dist_stage stage[RT_MAX_CORES];
 static uint64_t next_seq;
 
-static inline uint64_t
-seq_of(const struct rte_mbuf *m)
-{
-	return *RTE_MBUF_DYNFIELD(m, g_rt.seq_off, const uint64_t *);
-}
-
 /* Frame m goes to worker w, at the next place in the input order. */
 static inline void
 give(struct dist_buf *bufs, int w, struct rte_mbuf *m, int new_place)
@@ -61,7 +55,7 @@ give(struct dist_buf *bufs, int w, struct rte_mbuf *m, int new_place)
 	if (g_rt.seq_off >= 0) {
 		if (new_place)
 			next_seq++;
-		*RTE_MBUF_DYNFIELD(m, g_rt.seq_off, uint64_t *) = next_seq;
+		rt_set_seq(m, next_seq);
 		stage[w].given = next_seq;
 	}
 	bufs[w].m[bufs[w].n++] = m;
@@ -197,9 +191,9 @@ drain_ordered(struct stats *st, int final)
 			struct dist_stage *s = &stage[w];
 
 			if (s->n != 0 && (best == NULL ||
-					  seq_of(s->m[s->head]) < q)) {
+					  rt_seq(s->m[s->head]) < q)) {
 				best = s;
-				q = seq_of(s->m[s->head]);
+				q = rt_seq(s->m[s->head]);
 			}
 		}
 		if (best == NULL)

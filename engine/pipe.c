@@ -211,7 +211,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	/* Where the distributor's input order is (packets sent now follow
 	 * this one). */
 	if (g_rt.seq_off >= 0)
-		c->seq_last = *RTE_MBUF_DYNFIELD(m, g_rt.seq_off, uint64_t *);
+		c->seq_last = rt_seq(m);
 	/* Datagrams reassembled elsewhere come in buffers of the
 	 * distributor's pool, or in a burst from another core. */
 	k->analysis = c->pipe.analysis_next || c->pipe.burst_analysis ||

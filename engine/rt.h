@@ -190,6 +190,20 @@ rt_has_ts(const struct rte_mbuf *m)
  * deadlines) would wrap; later times count as this one. */
 #define RT_PACKET_MS_MAX	(UINT64_C(4294967296) * 1000 - 1)
 
+/* A frame's place in the distributor's input order (when g_rt.seq_off >=
+ * 0: -c N offline; dist.c). */
+static inline uint64_t
+rt_seq(const struct rte_mbuf *m)
+{
+	return *RTE_MBUF_DYNFIELD(m, g_rt.seq_off, const uint64_t *);
+}
+
+static inline void
+rt_set_seq(struct rte_mbuf *m, uint64_t seq)
+{
+	*RTE_MBUF_DYNFIELD(m, g_rt.seq_off, uint64_t *) = seq;
+}
+
 /* The capture time stamp of a packet that has one (rt_has_ts), in us. */
 static inline uint64_t
 rt_packet_us(const struct rte_mbuf *m)
