@@ -62,43 +62,42 @@ check_capture(const char *prog, const char *path)
 	char err[PCAP_ERRBUF_SIZE];
 	struct stat sb;
 	pcap_t *pc;
-	int dlt;
+	int dlt, fd = -1;
 
 	if (strchr(path, ',') != NULL) {
 		fprintf(stderr, "%s: %s: file names with ',' are not supported\n",
 			prog, path);
 		return -1;
 	}
-	/* A pipe ("-" is the standard input) can be read once only: by
-	 * net_pcap's libpcap, which reports what it cannot read. Its link
-	 * type is looked at without reading it. */
+	/* A pipe ("-" is the standard input, or a named pipe) can be read
+	 * once only: by net_pcap's libpcap, which reports what it cannot
+	 * read. Its link type is looked at without reading it.
+	 * Both ends of a named pipe opened here stay open until net_pcap
+	 * has opened its own (fifo_release): without our reader, the writer
+	 * would get EPIPE in between; without our writer, net_pcap's open
+	 * would wait for a new one when the writer has already written all
+	 * and gone. The write end is opened after the peek, which must see
+	 * the writer's close. */
 	if (strcmp(path, "-") == 0) {
-		dlt = pipepeek_linktype(STDIN_FILENO, &g_rt.stop);
-		if (dlt < 0 || dlt == DLT_EN10MB)
-			return 0;
-		goto not_ethernet;
-	}
-	if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
-		/* A named pipe, too. Both ends opened here stay open until
-		 * net_pcap has opened its own (fifo_release): without our
-		 * reader, the writer would get EPIPE in between; without our
-		 * writer, net_pcap's open would wait for a new one when the
-		 * writer has already written all and gone. The write end is
-		 * opened after the peek, which must see the writer's close. */
-		fifo_hold = open(path, O_RDONLY | O_CLOEXEC);
-		if (fifo_hold < 0) {
+		fd = STDIN_FILENO;
+	} else if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+		fd = fifo_hold = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
 			fprintf(stderr, "%s: cannot read '%s': %s\n", prog,
 				path, strerror(errno));
 			return -1;
 		}
-		dlt = pipepeek_linktype(fifo_hold, &g_rt.stop);
-		if (dlt < 0 || dlt == DLT_EN10MB) {
+	}
+	if (fd >= 0) {
+		dlt = pipepeek_linktype(fd, &g_rt.stop);
+		if (dlt >= 0 && dlt != DLT_EN10MB) {
+			fifo_release();
+			goto not_ethernet;
+		}
+		if (fifo_hold >= 0)
 			fifo_hold_w = open(path, O_WRONLY | O_NONBLOCK |
 					   O_CLOEXEC);
-			return 0;
-		}
-		fifo_release();
-		goto not_ethernet;
+		return 0;
 	}
 	if (access(path, R_OK) != 0) {
 		fprintf(stderr, "%s: cannot read '%s': %s\n", prog, path,
