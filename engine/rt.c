@@ -651,7 +651,9 @@ rt_start(int nb_cores)
 	/* -r's port (added first) takes its frames from the mapped file,
 	 * when libpcap is not needed to read it. */
 	if (g_rt.opts.read_file != NULL) {
-		g_rt.ports[0].cap = capfile_open(g_rt.opts.read_file);
+		/* ("-" is the standard input, not a file of that name.) */
+		g_rt.ports[0].cap = strcmp(g_rt.opts.read_file, "-") != 0 ?
+			capfile_open(g_rt.opts.read_file) : NULL;
 		if (g_rt.opts.verbose)
 			fprintf(stderr, "moonbox: %s: read %s\n",
 				g_rt.opts.read_file, g_rt.ports[0].cap != NULL ?

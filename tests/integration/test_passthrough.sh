@@ -149,6 +149,12 @@ assert_eq "$rc" 0 "named pipe, writer gone: exit status ($(cat rp8.err))"
 out_is_in few.pcap outp8.pcap "named pipe, writer gone"
 assert_eq "$(pcap_count outp8.pcap)" 5 "named pipe, writer gone: frames out"
 wait $! || fail "named pipe, writer gone: the writer failed"
+# "-" is the standard input, also beside a file named "-" (which -r mapped).
+mkdir -p dash && cp few.pcap dash/-
+rc=$(cd dash && run_status ../rp9 run_moonbox -r - -w ../outp9.pcap \
+	../empty.lua <../flows.pcap)
+assert_eq "$rc" 0 "-r - beside a file '-': exit status ($(cat rp9.err))"
+out_is_in flows.pcap outp9.pcap "-r - beside a file '-'"
 
 step "-c 2 and 3: the same frames, in the input's order"
 for in in flows hostile; do
