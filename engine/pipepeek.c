@@ -123,8 +123,8 @@ pipepeek_linktype(int fd, const volatile int *stop)
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 		size_t got = 0;
 
-		/* (A signal restarts a waiting tee; a second one ends
-		 * moonbox, as it would have ended libpcap's read.) */
+		/* A signal ends a waiting tee unless its handler restarts
+		 * it (moonbox's start-up handler does not). */
 		n = tee(fd, p[1], want, 0);
 		if (n <= 0)
 			goto out;	/* not a pipe, or empty and closed */

@@ -57,6 +57,12 @@ fifo_release(void)
 }
 
 static int
+stop_requested(void)
+{
+	return __atomic_load_n(&g_rt.stop, __ATOMIC_ACQUIRE) != 0;
+}
+
+static int
 check_capture(const char *prog, const char *path)
 {
 	char err[PCAP_ERRBUF_SIZE];
@@ -82,6 +88,8 @@ check_capture(const char *prog, const char *path)
 		fd = STDIN_FILENO;
 	} else if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
 		fd = fifo_hold = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == EINTR && stop_requested())
+			return -1;
 		if (fd < 0) {
 			fprintf(stderr, "%s: cannot read '%s': %s\n", prog,
 				path, strerror(errno));
@@ -90,6 +98,12 @@ check_capture(const char *prog, const char *path)
 	}
 	if (fd >= 0) {
 		dlt = pipepeek_linktype(fd, &g_rt.stop);
+		/* Interrupted while waiting for the writer: the user wants
+		 * out, not a run on what net_pcap would then wait for. */
+		if (stop_requested()) {
+			fifo_release();
+			return -1;
+		}
 		if (dlt >= 0 && dlt != DLT_EN10MB) {
 			fifo_release();
 			goto not_ethernet;

@@ -33,8 +33,24 @@ on_signal(int sig)
 			_exit(130);
 		_exit(130);
 	}
-	interrupted = 1;
+	interrupted = sig;
 	mbx_stop();
+}
+
+/* Until the run starts the handler interrupts what waits (a named pipe's
+ * writer, the first bytes of -r -), so that one Ctrl-C ends the wait;
+ * during the run it restarts, so that no core's write fails on a signal. */
+static void
+catch_signals(int restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 static double
@@ -142,15 +158,16 @@ main(int argc, char **argv)
 	if (host_prepare(&host, &o, prog) != 0)
 		return 1;
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	catch_signals(0);
 	/* A reader of -w - that goes away is a write error (reported, the
 	 * run ends cleanly), not a kill. */
 	signal(SIGPIPE, SIG_IGN);
 	if (mbx_init(&o, prog) != 0) {
 		mbx_cleanup();
-		return 1;
+		host_release(&host);
+		return interrupted ? 128 + interrupted : 1;
 	}
+	catch_signals(1);
 	if (mbx_start(host_core_init, &host) != 0 || wait_ready(&host) != 0) {
 		mbx_stop();
 		mbx_release();

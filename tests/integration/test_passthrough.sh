@@ -155,6 +155,22 @@ rc=$(cd dash && run_status ../rp9 run_moonbox -r - -w ../outp9.pcap \
 	../empty.lua <../flows.pcap)
 assert_eq "$rc" 0 "-r - beside a file '-': exit status ($(cat rp9.err))"
 out_is_in flows.pcap outp9.pcap "-r - beside a file '-'"
+# One SIGINT ends the wait for a writer (it took two: the first restarted
+# the open), as for the first bytes of a pipe; the status is 128 + SIGINT.
+"$MOONBOX" --no-progress -r np empty.lua >rp10.out 2>rp10.err &
+pid=$!
+sleep 2
+stop_within "$pid" INT "waiting for a named pipe's writer"
+assert_eq "$STOP_RC" 130 "named pipe without a writer, SIGINT: exit status"
+mkfifo np2
+sleep 60 >np2 &
+writer=$!
+"$MOONBOX" --no-progress -r - empty.lua <np2 >rp11.out 2>rp11.err &
+pid=$!
+sleep 2
+stop_within "$pid" INT "waiting for a pipe's header"
+kill "$writer"
+assert_eq "$STOP_RC" 130 "pipe without a header, SIGINT: exit status"
 
 step "-c 2 and 3: the same frames, in the input's order"
 for in in flows hostile; do
