@@ -296,6 +296,8 @@ int mtcp_sendpkt(mctx_t mctx, int sock, const struct pkt_info *pkt);
 int mtcp_reset_conn(mctx_t mctx, int sock);
 int GetRSSCPUCore(uint32_t sip, uint32_t dip, uint16_t sp, uint16_t dp,
 		  int num_queues, uint8_t endian_check);
+int GetNumCPUs(void);
+int CoreAffinitize(int cpu);
 int moonbox_num_cores(void);
 
 /* -- What Lua needs besides: Lua functions as callbacks, the run loop ---- */

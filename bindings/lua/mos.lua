@@ -181,6 +181,8 @@ function M.reset_conn(mctx, sock) return C.mtcp_reset_conn(mctx, sock) end
 function M.GetRSSCPUCore(sip, dip, sp, dp, n, e)
     return C.GetRSSCPUCore(sip, dip, sp, dp, n, e or 0)
 end
+function M.GetNumCPUs() return C.GetNumCPUs() end
+function M.CoreAffinitize(cpu) return C.CoreAffinitize(cpu) end
 function M.num_cores() return C.moonbox_num_cores() end
 
 -- -- Helpers (optional, built on the functions above) -----------------------

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_man.sh - the manual pages: every function declared in the public
-# headers (mos_api.h, mtcp_api.h, mtcp_util.h, moonbox.h) has its man3 page,
+# headers (mos_api.h, mtcp_api.h, mtcp_util.h, cpu.h, moonbox.h) has its man3 page,
 # found by parsing the headers (cross-checked with the compiler's own list of
 # declarations); every page in man/ renders with groff and man without a
 # single warning; man3 pages have the eight sections of the project's pages
@@ -12,7 +12,7 @@
 : "${MB_SRC:?MB_SRC must name the source directory}"
 MAN="$MB_SRC/man"
 INC="$MB_SRC/engine/include"
-HEADERS="mos_api.h mtcp_api.h mtcp_util.h moonbox.h"
+HEADERS="mos_api.h mtcp_api.h mtcp_util.h cpu.h moonbox.h"
 CC=${CC:-cc}
 
 for tool in groff man "$CC"; do
@@ -156,7 +156,8 @@ for p in $pages; do
 	while read -r name sec; do
 		# This project's pages.
 		case "$name" in
-		mtcp_*|mos|mos_*|moonbox_*|GetRSSCPUCore|pkt_info|moonbox|mos.conf) ;;
+		mtcp_*|mos|mos_*|moonbox_*|GetRSSCPUCore|GetNumCPUs|CoreAffinitize|\
+		pkt_info|moonbox|mos.conf) ;;
 		*) continue ;;
 		esac
 		[ -f "$MAN/man$sec/$name.$sec" ] ||

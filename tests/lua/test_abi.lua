@@ -60,6 +60,9 @@ for _, h in ipairs({ "mos_api.h", "mtcp_api.h", "mtcp_util.h", "moonbox.h" }) do
 end
 check(nfn >= 29, "only %d API functions found", nfn)
 check(type(mos.GetRSSCPUCore) == "function", "mos.GetRSSCPUCore missing")
+check(mos.GetNumCPUs() >= 1, "mos.GetNumCPUs() is %s", tostring(mos.GetNumCPUs()))
+check(mos.CoreAffinitize(-1) == -1 and ffi.errno() == 22,
+      "mos.CoreAffinitize(-1) did not fail with EINVAL")
 
 -- 4. Every declared function resolves
 local fh = assert(io.open(decl))

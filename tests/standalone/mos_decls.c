@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/time.h>
 
+#include <cpu.h>
 #include <mos_api.h>
 #include <mtcp_api.h>
 #include <mtcp_util.h>
@@ -62,6 +63,11 @@ int mtcp_sendpkt(mctx_t mctx, int sock, const struct pkt_info *pkt);
 
 int GetRSSCPUCore(in_addr_t sip, in_addr_t dip, in_port_t sp, in_port_t dp,
 		  int num_queues, uint8_t endian_check);
+
+/* -- cpu.h (mOS's util/include, which its samples include) ------------- */
+
+int GetNumCPUs();
+int CoreAffinitize(int cpu);
 
 /* -- Types and layouts --------------------------------------------------- */
 
@@ -247,6 +253,7 @@ main(void)
 		(void (*)(void))mtcp_setlastpkt,
 		(void (*)(void))mtcp_reset_conn, (void (*)(void))mtcp_sendpkt,
 		(void (*)(void))GetRSSCPUCore,
+		(void (*)(void))GetNumCPUs, (void (*)(void))CoreAffinitize,
 	};
 	callback_t cb = cb_u64;
 	filter_t ft = ft_u64;

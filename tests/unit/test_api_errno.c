@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include <cpu.h>
 #include <mos_api.h>
 #include <mtcp_util.h>
 
@@ -877,11 +878,22 @@ test_before_init(void **state)
 				     0), -1, EACCES);
 	TRET(&R, A_PRE, GetRSSCPUCore(1, 2, 3, 4, 0, 0), -1);
 	TRET(&R, A_PRE, GetRSSCPUCore(1, 2, 3, 4, 1, 0), 0);
+	TRET(&R, A_PRE, GetNumCPUs(), (int)sysconf(_SC_NPROCESSORS_ONLN));
 	unlink(bad_conf_path);
 	assert_area(A_PRE, 10);
 }
 
 #define A_INIT	"init"
+
+/* The calling thread may run on CPU cpu and on no other. */
+static int
+only_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	return pthread_getaffinity_np(pthread_self(), sizeof(set), &set) == 0 &&
+	       CPU_COUNT(&set) == 1 && CPU_ISSET(cpu, &set);
+}
 
 static void *
 affinity_thread(void *arg)
@@ -896,6 +908,11 @@ affinity_thread(void *arg)
 	/* Within CPU_SETSIZE but not a CPU of this machine */
 	res[2] = mtcp_core_affinitize(1000) == -1 && errno == EINVAL;
 	res[3] = mtcp_core_affinitize(0) == 0;
+	/* mOS's cpu.h name for it: the thread ends up on CPU 1 alone */
+	errno = 0;
+	res[4] = CoreAffinitize(-1) == -1 && errno == EINVAL;
+	res[5] = GetNumCPUs() < 2 || (CoreAffinitize(1) == 0 &&
+		 sched_getcpu() == 1 && only_cpu(1));
 	return NULL;
 }
 
@@ -910,7 +927,7 @@ test_init(void **state)
 {
 	struct mtcp_conf conf, got, bad;
 	pthread_t th;
-	int aff[4];
+	int aff[6];
 
 	(void)state;
 	tapi_opts("errno", cap_path, "--max-flows 4096");
@@ -961,6 +978,8 @@ test_init(void **state)
 	TTRUE(&R, A_INIT, aff[0] && aff[1] && aff[2] && aff[3],
 	      "mtcp_core_affinitize: %d %d %d %d", aff[0], aff[1], aff[2],
 	      aff[3]);
+	TTRUE(&R, A_INIT, aff[4] && aff[5], "CoreAffinitize: %d %d", aff[4],
+	      aff[5]);
 
 	/* Signals: the previous handler comes back. */
 	TTRUE(&R, A_INIT, mtcp_register_signal(SIGINT, dummy_sig) == NULL,
