@@ -5,7 +5,7 @@
  *
  * Exit status: 0 after a complete run, 1 on a start-up or run-time error,
  * 2 on a usage error, 128 + the signal for a SIGINT or SIGTERM before the
- * run starts or a second one while it stops.
+ * run starts, 130 for a second one while it stops.
  */
 #include <errno.h>
 #include <math.h>
