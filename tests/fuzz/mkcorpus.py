@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """mkcorpus.py DIR - seed inputs of the fuzz targets, written to
 DIR/<target>/seed-*: frames of each class engine/parse.h names (parse),
-programs of buffer operations (rb) and TCP conversations (tcp_fsm), in
-the encodings the targets decode (see fuzz_rb.c and fuzz_tcp_fsm.c), and
-small pcapng files of each block kind (pcapng).
+programs of buffer operations (rb), TCP conversations (tcp_fsm) and
+frames of TCP conversations with programs of edits (setlastpkt), in the
+encodings the targets decode (see fuzz_rb.c, fuzz_tcp_fsm.c and
+fuzz_setlastpkt.c), and small pcapng files of each block kind (pcapng).
 The committed corpus (tests/fuzz/corpus/) is these seeds plus inputs the
 fuzzers found, reduced with libFuzzer's -merge=1.
 """
@@ -222,11 +223,119 @@ def pcapng_seeds():
             cv.epb(e, 0, 1 << 40, frame, cv.option(e, 1, b"hi")))
 
 
+# -- setlastpkt: frames of a conversation, each with a program of edits ------
+
+def tcp_frame(src, dst, sport, dport, seq, ack, flags, data=b"", opts=b""):
+    """An Ethernet + IPv4 + TCP frame with valid checksums."""
+    doff = 5 + len(opts) // 4
+    seg = bytearray(struct.pack(">HHIIBBHHH", sport, dport, seq, ack,
+                                doff << 4, flags, 65535, 0, 0) + opts + data)
+    ph = bytes(src) + bytes(dst) + struct.pack(">BBH", 0, 6, len(seg))
+    seg[16:18] = struct.pack(">H", csum(ph + bytes(seg) + b"\0" *
+                                        (len(seg) & 1)))
+    ip = bytearray(ipv4(6, bytes(seg)))
+    ip[12:20] = bytes(src) + bytes(dst)
+    ip[10:12] = b"\0\0"
+    ip[10:12] = struct.pack(">H", csum(bytes(ip[:20])))
+    return eth(0x0800, bytes(ip))
+
+
+# op a: action (0 drop, 1 overwrite, 2 chomp, 3 insert) | where << 2 (0 raw,
+# 1 sender hook, 2 receiver hook, 3 all) | flags; b: region (0 Ethernet,
+# 1 IPv4, 2 TCP header, 3 payload) | 4 IP checksum | 8 TCP checksum | flags.
+RAW, SND, RCV, ALL = 0, 4, 8, 12
+DROP, OVERWRITE, CHOMP, INSERT = 0, 1, 2, 3
+ETH, IP, TCPH, PAY = 0, 1, 2, 3
+CSUMS = 4 | 8
+
+
+def op(a, b, off, data=b"", datalen=None):
+    n = len(data) if datalen is None else datalen
+    return bytes([a, b]) + struct.pack(">HH", off, n) + \
+        (data if a & 1 else b"")
+
+
+def rec(frame, ops=()):
+    return struct.pack(">H", len(frame)) + frame + bytes([len(ops)]) + \
+        b"".join(ops)
+
+
+def setlastpkt_seeds():
+    c, s = [10, 0, 0, 1], [10, 0, 0, 2]
+
+    def conv(cp, edits):
+        """Handshake, a request, a response, FINs; edits by packet index."""
+        ci, si = 1000, 5000
+        pkts = [(0, ci, 0, 0x02, b""), (1, si, ci + 1, 0x12, b""),
+                (0, ci + 1, si + 1, 0x10, b""),
+                (0, ci + 1, si + 1, 0x18, b"GET / HTTP/1.0\r\n\r\n"),
+                (1, si + 1, ci + 19, 0x18, b"HTTP/1.0 200 OK\r\n\r\nhello"),
+                (0, ci + 19, si + 25, 0x11, b""),
+                (1, si + 25, ci + 20, 0x11, b""),
+                (0, ci + 20, si + 26, 0x10, b"")]
+        out = b""
+        for i, (d, seq, ack, fl, data) in enumerate(pkts):
+            f = tcp_frame(c, s, cp, 80, seq, ack, fl, data) if d == 0 else \
+                tcp_frame(s, c, 80, cp, seq, ack, fl, data)
+            out += rec(f, edits.get(i, ()))
+        return out
+
+    put("setlastpkt", "overwrite", conv(40001, {
+        3: [op(OVERWRITE | SND, PAY | CSUMS, 0, b"PUT")],
+        4: [op(OVERWRITE | RCV, PAY | 8, 9, b"404"),
+            op(OVERWRITE | RAW, IP | 4, 8, b"\x20")]}))
+    put("setlastpkt", "plain", conv(40006, {
+        3: [op(OVERWRITE | SND, PAY, 4, b"/abc/"),
+            op(OVERWRITE | RAW, IP, 8, b"\x21\x06")],
+        4: [op(OVERWRITE | RCV, TCPH, 14, b"\x10\x00"),
+            op(OVERWRITE | ALL, ETH, 0, b"\x02\0\0\0\0\x09")]}))
+    put("setlastpkt", "insert-chomp", conv(40002, {
+        3: [op(INSERT | SND, PAY | CSUMS, 4, b"xyz/")],
+        4: [op(CHOMP | SND, PAY | CSUMS, 0, datalen=9)],
+        5: [op(INSERT | RCV, PAY | CSUMS, 0, b"late")]}))
+    # A frame near the buffer's size: insertions go to the head room.
+    big = tcp_frame(c, s, 40007, 80, 1001, 5001, 0x18, bytes(range(256)) * 7)
+    put("setlastpkt", "big",
+        rec(tcp_frame(c, s, 40007, 80, 1000, 0, 0x02)) +
+        rec(tcp_frame(s, c, 80, 40007, 5000, 1001, 0x12)) +
+        rec(big, [op(INSERT | SND, PAY | CSUMS, 100, b"H" * 64),
+                  op(INSERT | SND, TCPH | CSUMS, 20, b"\x01" * 40),
+                  op(INSERT | SND, PAY | CSUMS, 0, b"x" * 100)]))
+    put("setlastpkt", "options", conv(40003, {
+        0: [op(INSERT | RAW, IP | 4, 20, b"\x01\x01\x01\x00"),
+            op(INSERT | SND, TCPH | CSUMS, 20, b"\x01\x01\x01\x01")],
+        3: [op(CHOMP | SND, TCPH | CSUMS, 20, datalen=4)],
+        4: [op(INSERT | ALL, TCPH | 8, 20, b"\x01" * 8),
+            op(CHOMP | RCV, TCPH | 8, 20, datalen=8)]}))
+    put("setlastpkt", "misuse", conv(40004, {
+        0: [op(OVERWRITE | RAW | 0x40, PAY, 0, b"abc"),
+            op(OVERWRITE | SND, TCPH | 0x10, 0, b"ab"),
+            op(CHOMP | RCV, ETH, 0, datalen=4),
+            op(INSERT | SND, PAY | 0x40, 0, b"ab"),
+            op(INSERT | SND, PAY | 0x20, 0, b"ab"),
+            op(OVERWRITE | SND, IP, 2, b"\xff\xff"),
+            op(INSERT | SND, PAY, 0, b"z" * 3000)],
+        3: [op(OVERWRITE | SND | 0x80, PAY, 0, b"ab") + b"\x07",
+            op(DROP | RCV | 0x10, PAY, 0) + b"\xff\xff\xff\xff"]}))
+    put("setlastpkt", "drop", conv(40005, {
+        3: [op(DROP | SND, PAY, 0)], 4: [op(DROP | RAW, ETH, 0)]}))
+    udp = eth(0x0800, ipv4(17, b"\0\x35\0\x35\0\x0d\0\0abcde"))
+    arp = eth(0x0806, b"\0\1\x08\0\6\4\0\1" + b"\0" * 20)
+    put("setlastpkt", "non-tcp",
+        rec(udp, [op(OVERWRITE | RAW, IP | 4, 8, b"\x10"),
+                  op(INSERT | RAW, IP | 4, 20, b"\x01\x01\x01\x00"),
+                  op(OVERWRITE | RAW, TCPH, 0, b"a")]) +
+        rec(arp, [op(OVERWRITE | RAW, ETH, 0, b"\xff" * 6),
+                  op(OVERWRITE | RAW, IP, 0, b"a")]) +
+        rec(b"", [op(OVERWRITE | RAW, ETH, 0, b"a")]))
+
+
 def main():
     parse_seeds()
     rb_seeds()
     fsm_seeds()
     pcapng_seeds()
+    setlastpkt_seeds()
 
 
 if __name__ == "__main__":
