@@ -12,12 +12,15 @@
  * taken before and after it:
  *  - a refused call (-1) sets an errno the man page names (EINVAL, ENOSPC,
  *    ENODATA) and leaves the frame exactly as it was;
- *  - an accepted insertion or removal changes the frame's length and its
- *    IPv4 total length by exactly its own length; an accepted overwrite
- *    changes neither, and (without checksum updates) only its own bytes,
- *    which hold the data given;
+ *  - an accepted overwrite, insertion or removal changes the frame's
+ *    length and its IPv4 total length by exactly what it inserted or
+ *    removed, puts its bytes at their place in the region, and changes
+ *    nothing else but the length and checksum fields of the headers (an
+ *    overwrite: only the checksums asked for);
  *  - the IPv4 and TCP checksums asked for are valid (computed here, not
  *    by the engine);
+ *  - after a payload's length changed at MOS_HK_RCV, the receiver's
+ *    buffer (mtcp_ppeek) holds the changed payload;
  *  - every frame ends forwarded or dropped (the engine's counters).
  *
  * Encoding (fuzz.h's reader; past the end everything is zero):
@@ -124,6 +127,8 @@ struct copy {
 	uint32_t len;
 	int32_t l3;		/* -1: not IPv4 */
 	int tcp;
+	uint32_t pay, paylen;	/* the TCP payload's place in f */
+	uint64_t soff;		/* its stream offset */
 	uint8_t f[FRAME_MAX + DATA_MAX];
 };
 
@@ -141,6 +146,9 @@ take(mctx_t m, int sock, struct copy *c)
 	c->l3 = p.iph != NULL ? (int32_t)((uint8_t *)p.iph - (uint8_t *)p.ethh) :
 		-1;
 	c->tcp = p.tcph != NULL;
+	c->pay = c->tcp ? (uint32_t)(p.payload - (uint8_t *)p.ethh) : 0;
+	c->paylen = c->tcp ? p.payloadlen : 0;
+	c->soff = p.offset;
 	FUZZ_CHECK(c->l3 < 0 || (uint32_t)c->l3 + 20 <= c->len);
 }
 
@@ -183,8 +191,25 @@ keep(uint32_t off, uint32_t n)
 		memcpy(expect + off, after.f + off, n);
 }
 
+/* At MOS_HK_RCV a payload can change length only while it is the
+ * receiver's newest in-order data, and then the receiver's buffer holds
+ * the changed bytes (mtcp_setlastpkt(3)). */
 static void
-run_op(mctx_t m, int sock, const struct op *o)
+check_buffer(mctx_t m, int sock, int side)
+{
+	static uint8_t buf[FRAME_MAX + DATA_MAX];
+	int n;
+
+	if (after.paylen == 0)
+		return;
+	n = mtcp_ppeek(m, sock, side, (char *)buf, after.paylen, after.soff);
+	FUZZ_CHECK(n <= (int)after.paylen);
+	if (n > 0)
+		FUZZ_CHECK(memcmp(buf, after.f + after.pay, (size_t)n) == 0);
+}
+
+static void
+run_op(mctx_t m, int sock, int at_rcv, int rside, const struct op *o)
 {
 	int action = o->option & (MOS_DROP | MOS_OVERWRITE | MOS_CHOMP |
 				  MOS_INSERT);
@@ -282,11 +307,13 @@ run_op(mctx_t m, int sock, const struct op *o)
 			keep(t + 16, 2);
 		}
 		FUZZ_CHECK(memcmp(expect, after.f, after.len) == 0);
+		if (at_rcv && (o->b & 3) == 3)
+			check_buffer(m, sock, rside);
 	}
 }
 
 static void
-run_ops(mctx_t m, int sock, int at)
+run_ops(mctx_t m, int sock, int side, int at)
 {
 	int i;
 
@@ -294,35 +321,32 @@ run_ops(mctx_t m, int sock, int at)
 		int w = (ops[i].a >> 2) & 3;
 
 		if (w == at || w == AT_ALL)
-			run_op(m, sock, &ops[i]);
+			run_op(m, sock, at == AT_RCV, side, &ops[i]);
 	}
 }
 
 static void
 on_raw(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 {
-	(void)side;
 	(void)ev;
 	(void)arg;
-	run_ops(m, sock, AT_RAW);
+	run_ops(m, sock, side, AT_RAW);
 }
 
 static void
 on_snd(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 {
-	(void)side;
 	(void)ev;
 	(void)arg;
-	run_ops(m, sock, AT_SND);
+	run_ops(m, sock, side, AT_SND);
 }
 
 static void
 on_rcv(mctx_t m, int sock, int side, event_t ev, filter_arg_t *arg)
 {
-	(void)side;
 	(void)ev;
 	(void)arg;
-	run_ops(m, sock, AT_RCV);
+	run_ops(m, sock, side, AT_RCV);
 }
 
 static int

@@ -301,6 +301,10 @@ def setlastpkt_seeds():
         rec(big, [op(INSERT | SND, PAY | CSUMS, 100, b"H" * 64),
                   op(INSERT | SND, TCPH | CSUMS, 20, b"\x01" * 40),
                   op(INSERT | SND, PAY | CSUMS, 0, b"x" * 100)]))
+    put("setlastpkt", "rcv-length", conv(40008, {
+        3: [op(INSERT | RCV, PAY | CSUMS, 4, b"abc"),
+            op(CHOMP | RCV, PAY | CSUMS, 0, datalen=2)],
+        4: [op(CHOMP | RCV, PAY | CSUMS, 9, datalen=4)]}))
     put("setlastpkt", "options", conv(40003, {
         0: [op(INSERT | RAW, IP | 4, 20, b"\x01\x01\x01\x00"),
             op(INSERT | SND, TCPH | CSUMS, 20, b"\x01\x01\x01\x01")],
