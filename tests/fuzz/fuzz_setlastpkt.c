@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -387,7 +388,7 @@ engine_up(void)
 	struct mb_opts o;
 
 	mbx_opts_defaults(&o);
-	FUZZ_CHECK(mbx_opts_parse(&o, 7, argv) == 0);
+	FUZZ_CHECK(mbx_opts_parse(&o, (int)RTE_DIM(argv) - 1, argv) == 0);
 	FUZZ_CHECK(mbx_init(&o, argv[0]) == 0);
 	FUZZ_CHECK(mbx_start(core_init, NULL) == 0);
 	FUZZ_CHECK(mbx_wait_ready() == 0);
