@@ -21,6 +21,7 @@
  * nothing left of what it was given can only send later ones.
  */
 #include <netinet/in.h>
+#include <stdlib.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -36,7 +37,9 @@ struct dist_buf {
 	struct rte_mbuf *m[RT_BURST * 2];
 };
 
-/* A worker's frames handed back and not sent yet (ordered output). */
+/* A worker's frames handed back and not sent yet (ordered output). The
+ * tests shrink the stage (MOONBOX_TEST_DIST_STAGE, 1 to DIST_STAGE) so
+ * that it fills up on small captures too. */
 #define DIST_STAGE	2048u
 
 struct dist_stage {
@@ -46,6 +49,7 @@ struct dist_stage {
 };
 
 static struct dist_stage stage[RT_MAX_CORES];
+static uint32_t stage_cap = DIST_STAGE;
 static uint64_t next_seq;
 
 /* Frame m goes to worker w, at the next place in the input order. */
@@ -160,6 +164,7 @@ static unsigned
 drain_ordered(struct stats *st, int final)
 {
 	uint64_t done[RT_MAX_CORES];
+	int drained[RT_MAX_CORES];
 	unsigned moved = 0;
 	int w, nw = g_rt.nb_cores;
 
@@ -173,7 +178,7 @@ drain_ordered(struct stats *st, int final)
 		done[w] = __atomic_load_n(&g_rt.cores[w]->seq_done,
 					  __ATOMIC_ACQUIRE);
 		do {
-			room = DIST_STAGE - s->n;
+			room = stage_cap - s->n;
 			n = rte_ring_dequeue_burst(g_rt.from_worker[w],
 				(void **)pkts, room < RT_BURST ? room :
 				RT_BURST, NULL);
@@ -182,6 +187,8 @@ drain_ordered(struct stats *st, int final)
 					pkts[i];
 			moved += n;
 		} while (n == RT_BURST);
+		/* A full stage may leave frames in the ring. */
+		drained[w] = s->n < stage_cap;
 	}
 	for (;;) {
 		struct dist_stage *best = NULL;
@@ -199,12 +206,15 @@ drain_ordered(struct stats *st, int final)
 		if (best == NULL)
 			break;
 		/* A worker with nothing staged may still hand back a frame
-		 * placed before q: one of its own it has not finished. */
-		for (w = 0; w < nw && !final; w++)
-			if (stage[w].n == 0 && done[w] < stage[w].given &&
-			    done[w] < q)
+		 * placed before q: one left in its ring when its stage was
+		 * full (the next call takes it), or one of its own it has not
+		 * finished. */
+		for (w = 0; w < nw; w++)
+			if (stage[w].n == 0 &&
+			    (!drained[w] || (!final && done[w] < stage[w].given &&
+					     done[w] < q)))
 				break;
-		if (w < nw && !final)
+		if (w < nw)
 			break;
 		send_back(best->m[best->head], st);
 		best->head = (best->head + 1) % DIST_STAGE;
@@ -295,6 +305,20 @@ flush_to_workers(struct dist_buf *bufs, struct stats *st)
 		bufs[w].n = 0;
 }
 
+static uint32_t
+test_stage_cap(void)
+{
+	const char *v = getenv("MOONBOX_TEST_DIST_STAGE");
+	char *end;
+	unsigned long n;
+
+	if (v == NULL)
+		return DIST_STAGE;
+	n = strtoul(v, &end, 10);
+	return *v != '\0' && *end == '\0' && n >= 1 && n <= DIST_STAGE ?
+	       (uint32_t)n : DIST_STAGE;
+}
+
 int
 dist_main(void *arg)
 {
@@ -308,6 +332,7 @@ dist_main(void *arg)
 	(void)arg;
 	memset(bufs, 0, sizeof(bufs));
 	memset(stage, 0, sizeof(stage));
+	stage_cap = test_stage_cap();
 	next_seq = 0;
 	while (!__atomic_load_n(&g_rt.go, __ATOMIC_ACQUIRE) &&
 	       !__atomic_load_n(&g_rt.stop, __ATOMIC_ACQUIRE))

@@ -183,6 +183,18 @@ for in in flows hostile; do
 	assert_eq "$(json_get s5$in.json cores)" 2 "-c 2 $in: cores reported"
 done
 check_counters s5hostile.json hostile.man
+# The distributor stages what each worker hands back; with a stage of 4
+# frames it is full at once, and frames a full stage left in a worker's
+# ring must still go out in their place (they once went out after later
+# frames of the other worker).
+export MOONBOX_TEST_DIST_STAGE=4
+for in in flows hostile; do
+	rc=$(run_status r5s$in run_moonbox -r $in.pcap -w out5s$in.pcap -c 2 \
+		empty.lua)
+	assert_eq "$rc" 0 "-c 2 $in, small stage: exit status"
+	out_is_in $in.pcap out5s$in.pcap "-c 2 $in, small stage"
+done
+unset MOONBOX_TEST_DIST_STAGE
 # Twelve connections: a distributor that spreads flows gives both cores some.
 for c in 0 1; do
 	[ "$(json_get s5flows.json cores.$c.rx_packets)" -gt 0 ] ||
