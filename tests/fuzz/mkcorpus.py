@@ -32,13 +32,14 @@ def csum(b):
     return ~s & 0xffff
 
 
-def ipv4(proto, payload, ihl=5, tot=None, frag=0, ver=4):
+def ipv4(proto, payload, ihl=5, tot=None, frag=0, ver=4, src=(10, 0, 0, 1),
+         dst=(10, 0, 0, 2)):
     opts = b"\x01" * (4 * ihl - 20) if ihl >= 5 else b""
     h = bytearray(struct.pack(">BBHHHBBH4s4s", ver << 4 | ihl, 0,
                               tot if tot is not None else
                               20 + len(opts) + len(payload),
-                              7, frag, 64, proto, 0, bytes([10, 0, 0, 1]),
-                              bytes([10, 0, 0, 2])) + opts)
+                              7, frag, 64, proto, 0, bytes(src),
+                              bytes(dst)) + opts)
     if ihl >= 5:
         h[10:12] = struct.pack(">H", csum(h))
     return bytes(h) + payload
@@ -225,19 +226,14 @@ def pcapng_seeds():
 
 # -- setlastpkt: frames of a conversation, each with a program of edits ------
 
-def tcp_frame(src, dst, sport, dport, seq, ack, flags, data=b"", opts=b""):
+def tcp_frame(src, dst, sport, dport, seq, ack, flags, data=b""):
     """An Ethernet + IPv4 + TCP frame with valid checksums."""
-    doff = 5 + len(opts) // 4
     seg = bytearray(struct.pack(">HHIIBBHHH", sport, dport, seq, ack,
-                                doff << 4, flags, 65535, 0, 0) + opts + data)
+                                5 << 4, flags, 65535, 0, 0) + data)
     ph = bytes(src) + bytes(dst) + struct.pack(">BBH", 0, 6, len(seg))
     seg[16:18] = struct.pack(">H", csum(ph + bytes(seg) + b"\0" *
                                         (len(seg) & 1)))
-    ip = bytearray(ipv4(6, bytes(seg)))
-    ip[12:20] = bytes(src) + bytes(dst)
-    ip[10:12] = b"\0\0"
-    ip[10:12] = struct.pack(">H", csum(bytes(ip[:20])))
-    return eth(0x0800, bytes(ip))
+    return eth(0x0800, ipv4(6, bytes(seg), src=src, dst=dst))
 
 
 # op a: action (0 drop, 1 overwrite, 2 chomp, 3 insert) | where << 2 (0 raw,
@@ -263,7 +259,7 @@ def rec(frame, ops=()):
 def setlastpkt_seeds():
     c, s = [10, 0, 0, 1], [10, 0, 0, 2]
 
-    def conv(cp, edits):
+    def conversation(cp, edits):
         """Handshake, a request, a response, FINs; edits by packet index."""
         ci, si = 1000, 5000
         pkts = [(0, ci, 0, 0x02, b""), (1, si, ci + 1, 0x12, b""),
@@ -280,16 +276,16 @@ def setlastpkt_seeds():
             out += rec(f, edits.get(i, ()))
         return out
 
-    put("setlastpkt", "overwrite", conv(40001, {
+    put("setlastpkt", "overwrite", conversation(40001, {
         3: [op(OVERWRITE | SND, PAY | CSUMS, 0, b"PUT")],
         4: [op(OVERWRITE | RCV, PAY | 8, 9, b"404"),
             op(OVERWRITE | RAW, IP | 4, 8, b"\x20")]}))
-    put("setlastpkt", "plain", conv(40006, {
+    put("setlastpkt", "plain", conversation(40006, {
         3: [op(OVERWRITE | SND, PAY, 4, b"/abc/"),
             op(OVERWRITE | RAW, IP, 8, b"\x21\x06")],
         4: [op(OVERWRITE | RCV, TCPH, 14, b"\x10\x00"),
             op(OVERWRITE | ALL, ETH, 0, b"\x02\0\0\0\0\x09")]}))
-    put("setlastpkt", "insert-chomp", conv(40002, {
+    put("setlastpkt", "insert-chomp", conversation(40002, {
         3: [op(INSERT | SND, PAY | CSUMS, 4, b"xyz/")],
         4: [op(CHOMP | SND, PAY | CSUMS, 0, datalen=9)],
         5: [op(INSERT | RCV, PAY | CSUMS, 0, b"late")]}))
@@ -301,17 +297,17 @@ def setlastpkt_seeds():
         rec(big, [op(INSERT | SND, PAY | CSUMS, 100, b"H" * 64),
                   op(INSERT | SND, TCPH | CSUMS, 20, b"\x01" * 40),
                   op(INSERT | SND, PAY | CSUMS, 0, b"x" * 100)]))
-    put("setlastpkt", "rcv-length", conv(40008, {
+    put("setlastpkt", "rcv-length", conversation(40008, {
         3: [op(INSERT | RCV, PAY | CSUMS, 4, b"abc"),
             op(CHOMP | RCV, PAY | CSUMS, 0, datalen=2)],
         4: [op(CHOMP | RCV, PAY | CSUMS, 9, datalen=4)]}))
-    put("setlastpkt", "options", conv(40003, {
+    put("setlastpkt", "options", conversation(40003, {
         0: [op(INSERT | RAW, IP | 4, 20, b"\x01\x01\x01\x00"),
             op(INSERT | SND, TCPH | CSUMS, 20, b"\x01\x01\x01\x01")],
         3: [op(CHOMP | SND, TCPH | CSUMS, 20, datalen=4)],
         4: [op(INSERT | ALL, TCPH | 8, 20, b"\x01" * 8),
             op(CHOMP | RCV, TCPH | 8, 20, datalen=8)]}))
-    put("setlastpkt", "misuse", conv(40004, {
+    put("setlastpkt", "misuse", conversation(40004, {
         0: [op(OVERWRITE | RAW | 0x40, PAY, 0, b"abc"),
             op(OVERWRITE | SND, TCPH | 0x10, 0, b"ab"),
             op(CHOMP | RCV, ETH, 0, datalen=4),
@@ -321,7 +317,7 @@ def setlastpkt_seeds():
             op(INSERT | SND, PAY, 0, b"z" * 3000)],
         3: [op(OVERWRITE | SND | 0x80, PAY, 0, b"ab") + b"\x07",
             op(DROP | RCV | 0x10, PAY, 0) + b"\xff\xff\xff\xff"]}))
-    put("setlastpkt", "drop", conv(40005, {
+    put("setlastpkt", "drop", conversation(40005, {
         3: [op(DROP | SND, PAY, 0)], 4: [op(DROP | RAW, ETH, 0)]}))
     udp = eth(0x0800, ipv4(17, b"\0\x35\0\x35\0\x0d\0\0abcde"))
     arp = eth(0x0806, b"\0\1\x08\0\6\4\0\1" + b"\0" * 20)
