@@ -25,7 +25,6 @@ static volatile sig_atomic_t interrupted;
 static void
 on_signal(int sig)
 {
-	(void)sig;
 	if (interrupted) {
 		/* Second interrupt: the user wants out now. */
 		static const char msg[] = "\nmoonbox: interrupted\n";
