@@ -366,3 +366,37 @@ void mosffi_script_error(mctx_t mctx, int kind, const char *msg);
 /* The script's arguments: count, and argument i. */
 int mosffi_script_argc(void);
 const char *mosffi_script_arg(int i);
+
+/* -- Test scenarios (moonbox --scenario, mos_scenario(3)) ----------------- */
+
+/* mosffi_scn_pull's flags. */
+enum {
+	MOSFFI_SCN_GENERATED = 1,
+};
+
+/* 1 when the run is a scenario's. */
+int mosffi_scn_active(void);
+/* Put a frame on the receive ring of scenario port 0 or 1, with the capture
+ * time usec; 0, or -1 with errno EINVAL (no scenario, another thread, a bad
+ * port, length or time), ENOBUFS (no packet buffer) or ENOSPC (the ring is
+ * full). */
+int mosffi_scn_push(mctx_t mctx, int port, const void *frame, uint32_t len,
+		    int64_t usec);
+/* Advance the engine until it has handled every frame pushed (at least one
+ * burst): 1 when the call in the invocation slot must be made (then step
+ * again), 0 when it is done, 2 when the core has finished; -1 (errno). */
+int mosffi_scn_step(mctx_t mctx);
+/* Take the next frame port sent, copying at most cap bytes of it to buf:
+ * its whole length (more than cap: cut), 0 when there is none, or -1
+ * (errno EINVAL). *flags: MOSFFI_SCN_GENERATED for frames moonbox made. */
+int mosffi_scn_pull(mctx_t mctx, int port, void *buf, uint32_t cap,
+		    uint32_t *flags);
+/* Move the core's clock on to ms (never back) between steps; 0 or -1. */
+int mosffi_scn_clock(mctx_t mctx, int64_t ms);
+/* Stop taking input: the steps that follow close every flow, then 2. */
+int mosffi_scn_finish(mctx_t mctx);
+/* Counter i of the core's struct stats: its name and value; 0 or -1. */
+int mosffi_scn_counter(mctx_t mctx, int i, const char **name,
+		       uint64_t *value);
+/* The scenario's result: how many tests failed (the exit status). */
+void mosffi_scn_report(mctx_t mctx, int failed);

@@ -211,6 +211,12 @@ mbx_write_stats(const char *path)
 	return rt_write_stats(path);
 }
 
+int
+mbx_scenario_failed(void)
+{
+	return g_rt.scn_failed;
+}
+
 void
 mbx_set_run_seconds(double s)
 {

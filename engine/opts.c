@@ -19,7 +19,7 @@ enum {
 	O_MBUFS, O_IPFRAG, O_MAX_FLOWS, O_RMEM, O_OVERLAP, O_TIMEWAIT,
 	O_TIMEOUT, O_NO_EOF_FLUSH, O_CLOCK, O_PLUGIN, O_PLUGIN_ARG,
 	O_ON_ERROR, O_LUA_MEM, O_WATCHDOG, O_PROGRESS, O_NO_PROGRESS, O_TIME,
-	O_CYCLES,
+	O_CYCLES, O_SCENARIO,
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +49,7 @@ static const struct option long_opts[] = {
 	{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
 	{ "time", required_argument, NULL, O_TIME },
 	{ "cycles", no_argument, NULL, O_CYCLES },
+	{ "scenario", no_argument, NULL, O_SCENARIO },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -88,6 +89,8 @@ opts_usage(FILE *f, const char *prog)
 "      --port DEV         add a port (PCI address or DPDK vdev string);\n"
 "                         ports are paired in order and forward to each other\n"
 "      --passive          never transmit (monitor only)\n"
+"      --scenario         run SCRIPT as a test scenario: it pushes frames\n"
+"                         through two ports of its own (see mos_scenario(3))\n"
 "  -c, --cores N          worker cores (default 1)\n"
 "      --eal \"ARGS\"       extra DPDK EAL arguments\n"
 "      --mbufs N          packet buffers (default: sized from the setup)\n"
@@ -259,6 +262,9 @@ apply(struct mb_opts *o, const char *prog, int c, const char *arg)
 	case O_CYCLES:
 		o->cycles = 1;
 		return 0;
+	case O_SCENARIO:
+		o->scenario = 1;
+		return 0;
 	case 'v':
 		o->verbose++;
 		return 0;
@@ -273,6 +279,22 @@ check(struct mb_opts *o, const char *prog, int flags)
 		fprintf(stderr, "%s: -w needs -r (the output pairs with a pcap "
 			"input)\n", prog);
 		return -1;
+	}
+	if (o->scenario) {
+		/* The scenario is the input: it brings its own two ports, on
+		 * one core. */
+		if (!(flags & OPTS_F_SCRIPT) || o->script == NULL) {
+			fprintf(stderr, "%s: --scenario needs a scenario "
+				"script\n", prog);
+			return -1;
+		}
+		if (o->read_file != NULL || o->nb_ports > 0 || o->cores > 1) {
+			fprintf(stderr, "%s: --scenario takes no -r, -w, --port "
+				"or -c (the scenario makes its own traffic)\n",
+				prog);
+			return -1;
+		}
+		return 0;
 	}
 	if (!(flags & OPTS_F_NOINPUT) && o->read_file == NULL &&
 	    o->nb_ports == 0) {

@@ -31,6 +31,8 @@ struct mb_opts {
 	int cores;			/* -c/--cores: worker cores */
 	int cores_set;			/* -c was given */
 	int mbufs;			/* --mbufs: packet buffers */
+	int scenario;			/* --scenario: the script is a test
+					   scenario with ports of its own */
 
 	/* packet path */
 	int drop_malformed;		/* --drop-malformed */

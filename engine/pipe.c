@@ -66,8 +66,10 @@ pipe_init(struct core *c)
 		p->clock_packet = 0;
 		break;
 	default:
-		p->clock_packet = g_rt.offline;
+		/* A scenario's frames carry the times it gives them. */
+		p->clock_packet = g_rt.offline || g_rt.opts.scenario;
 	}
+	p->step = g_rt.opts.scenario;
 	if (!p->clock_packet)
 		p->now_ms = rte_get_timer_cycles() * 1000 / rte_get_timer_hz();
 	p->cycles = g_rt.opts.cycles;
@@ -94,15 +96,26 @@ cycles_close(struct core *c)
 static void
 clock_from_packet(struct core *c, struct rte_mbuf *m)
 {
-	struct pipe *p = &c->pipe;
-	uint64_t us = rt_packet_ms(m) * 1000;
+	pipe_clock_to(c, rt_packet_ms(m));
+}
 
-	if (us / 1000 <= p->now_ms)
+void
+pipe_clock_to(struct core *c, uint64_t ms)
+{
+	struct pipe *p = &c->pipe;
+
+	if (ms <= p->now_ms)
 		return;
 	/* Timers armed before the first packet counted from zero. */
 	if (p->now_ms == 0)
-		timers_rebase(&c->timers, us / 1000);
-	p->now_ms = us / 1000;
+		timers_rebase(&c->timers, ms);
+	p->now_ms = ms;
+}
+
+int
+pipe_between_bursts(const struct core *c)
+{
+	return c->pipe.stage == ST_POLL;
 }
 
 /* End of input on a source: a capture port that returned nothing without
@@ -591,6 +604,8 @@ verdict:
 					 __ATOMIC_RELEASE);
 			rte_spinlock_unlock(&c->lock);
 			p->stage = ST_POLL;
+			if (p->step)
+				return PIPE_IDLE;
 			break;
 		case ST_EOF:
 			k->valid = 0;

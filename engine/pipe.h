@@ -39,6 +39,7 @@ enum pkt_where {
 enum pipe_ret {
 	PIPE_DONE = 0,		/* the core has finished */
 	PIPE_INVOKE = 1,	/* call the Lua function in pipe.inv */
+	PIPE_IDLE = 2,		/* step mode: a burst is over */
 };
 
 /* A call the Lua loop must make for the engine (layout mirrored in the
@@ -113,6 +114,7 @@ struct pipe {
 	uint64_t pause_from;	/* the clock when the catch-up began */
 	int clock_packet;	/* packet timestamps drive the clock */
 	int input_done;
+	int step;		/* --scenario: return at the end of each burst */
 
 	int cycles;		/* --cycles */
 	uint8_t cyc_busy;	/* this iteration counts as busy */
@@ -126,5 +128,13 @@ pipe_init(struct core *c);
 /* Advance; see above. */
 int
 pipe_run(struct core *c);
+
+/* Move the core's packet clock on to ms (never back). */
+void
+pipe_clock_to(struct core *c, uint64_t ms);
+
+/* 1 when no burst is being processed (step mode returned PIPE_IDLE). */
+int
+pipe_between_bursts(const struct core *c);
 
 #endif /* MB_PIPE_H */

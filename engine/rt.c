@@ -32,6 +32,7 @@
 #include "ipfrag.h"
 #include "pipepeek.h"
 #include "rt.h"
+#include "scnport.h"
 
 struct rt g_rt;
 
@@ -356,6 +357,7 @@ eal_init(const struct mb_opts *o, const char *prog)
 	}
 	g_rt.opts = *o;
 	g_rt.nb_ports = 0;
+	g_rt.scn_failed = -1;
 	g_rt.cfg = (struct engcfg){
 		.max_flows = o->max_flows,
 		.rmem = o->rmem,
@@ -399,6 +401,8 @@ eal_init(const struct mb_opts *o, const char *prog)
 			any_pci = 1;
 		add_port(s, name, strstr(s, "rx_pcap=") != NULL, 1);
 	}
+	if (o->scenario)
+		scnport_declare();
 
 	/* Worker lcores 1..max_cores, distributor after them, main is 0. */
 	g_rt.max_cores = o->cores;
@@ -443,6 +447,8 @@ eal_init(const struct mb_opts *o, const char *prog)
 		    ncpu > 0 ? ncpu - 1 : 0);
 	}
 	for (i = 0; i < g_rt.nb_ports; i++) {
+		if (g_rt.ports[i].scenario)
+			continue;
 		if (is_pci_addr(g_rt.ports[i].name))
 			ADD("-a%s", g_rt.ports[i].spec);
 		else
@@ -494,6 +500,8 @@ eal_init(const struct mb_opts *o, const char *prog)
 		return -1;
 	}
 
+	if (o->scenario && scnport_create(prog) != 0)
+		return -1;
 	g_rt.offline = g_rt.nb_ports > 0;
 	for (i = 0; i < g_rt.nb_ports; i++) {
 		struct rt_port *p = &g_rt.ports[i];
@@ -679,6 +687,11 @@ rt_start(int nb_cores)
 		if (g_rt.ports[0].cap != NULL)
 			capmeta_register();
 	}
+	/* A scenario stamps its frames with its own clock. */
+	if (g_rt.opts.scenario && g_rt.capf.ts_off < 0 &&
+	    rte_mbuf_dyn_rx_timestamp_register(&g_rt.capf.ts_off,
+					       &g_rt.capf.ts_flag) != 0)
+		g_rt.capf.ts_off = -1;
 	if (g_rt.opts.write_file != NULL) {
 		/* A nanosecond input makes a nanosecond output. */
 		g_rt.ports[0].wcap = capwrite_open(g_rt.opts.write_file,

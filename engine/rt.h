@@ -48,9 +48,12 @@ struct rt_port {
 	uint8_t offline;	/* reads a capture file: its end ends the run */
 	uint8_t has_tx;		/* transmits somewhere */
 	uint8_t probed;		/* DPDK created it (p->id is valid) */
+	uint8_t scenario;	/* made by scnport.c, not by EAL */
 	uint16_t nb_q;		/* rx/tx queues configured */
 	struct capfile *cap;	/* -r: the frames come from here (capfile.h) */
 	struct capwrite *wcap;	/* -w: the frames leaving go here (capwrite.h) */
+	struct rte_ring *scn_rx;	/* --scenario: what the port receives */
+	struct rte_ring *scn_tx;	/* and what it sends (scnport.h) */
 	char name[128];		/* vdev name or PCI address */
 	char spec[1024];		/* as given by the user */
 };
@@ -86,6 +89,8 @@ struct rt {
 	uint64_t gen_flag;	/* mbuf flag of packets moonbox generated */
 	uint16_t reta_size;	/* RSS redirection table of the first port */
 	double run_seconds;	/* from input release to the last core done */
+	int scn_failed;		/* --scenario: failed tests, -1 until the
+				   scenario reports (mosffi_scn_report) */
 };
 
 extern struct rt g_rt;

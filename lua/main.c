@@ -198,6 +198,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "\r%*s\r", 78, "");
 	if (host_failed(&host))
 		status = 1;
+	/* A scenario that failed a test, or did not get to its end. */
+	if (o.scenario && mbx_scenario_failed() != 0)
+		status = 1;
 	if (mbx_write_stats(o.stats_file) != 0)
 		status = 1;
 	mbx_cleanup();
