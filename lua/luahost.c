@@ -43,6 +43,7 @@ struct lua_core {
 	volatile int in_alloc;
 	volatile int armed;		/* jb is valid */
 	volatile int stopped;		/* the watchdog stopped the script */
+	int scenario;			/* --scenario: the script is one */
 	sigjmp_buf jb;
 	pthread_t thread;
 };
@@ -256,6 +257,7 @@ luahost_create(mctx_t mctx, const struct mb_opts *o, const char *prog)
 	lc->mctx = mctx;
 	lc->cpu = mctx->cpu;
 	lc->cap = (size_t)o->lua_mem_mb << 20;
+	lc->scenario = o->scenario;
 	lc->thread = pthread_self();
 	self = lc;
 	luahost_cores[mctx->cpu] = lc;
@@ -327,11 +329,18 @@ fail:
 }
 
 /* The core's loop after its script was stopped: every Lua call the engine
- * asks for is skipped (a filter counts as false). */
+ * asks for is skipped (a filter counts as false). A scenario's tests
+ * cannot go on: TAP's "Bail out!" says so to whatever reads its output. */
 static void
 run_without_script(struct lua_core *lc)
 {
 	struct mosffi_invoke *inv = mosffi_invoke_slot(lc->mctx);
+
+	if (lc->scenario) {
+		printf("Bail out! the scenario was stopped (see the standard "
+		       "error)\n");
+		fflush(stdout);
+	}
 
 	while (mosffi_run(lc->mctx)) {
 		inv->failed = 1;

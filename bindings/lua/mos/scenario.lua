@@ -170,11 +170,34 @@ function M.decode(s)
     return d
 end
 
+-- A classic pcap file (microseconds, Ethernet) to keep frames in, for
+-- Wireshark or tshark: w:write(data, usec) appends one, w:close() ends it.
+local function le32(v)
+    v = v % 4294967296
+    return char(v % 256, math.floor(v / 256) % 256,
+                math.floor(v / 65536) % 256, math.floor(v / 16777216) % 256)
+end
+
+function M.pcap(path)
+    local f, err = io.open(path, "wb")
+    if f == nil then error("scenario.pcap: " .. err, 2) end
+    f:write(le32(0xa1b2c3d4), char(2, 0, 4, 0), le32(0), le32(0),
+            le32(262144), le32(1))
+    return {
+        write = function(_, data, usec)
+            usec = usec or 0
+            f:write(le32(math.floor(usec / 1000000)), le32(usec % 1000000),
+                    le32(#data), le32(#data), data)
+        end,
+        close = function() f:close() end,
+    }
+end
+
 -- -- Assertions -------------------------------------------------------------
 
 local function show(v)
     if type(v) == "string" then
-        if v:find("[^\32-\126]") or #v > 80 then
+        if v:find("[^\32-\126\t\n]") then
             return format("<%d bytes: %s%s>", #v,
                 v:sub(1, 24):gsub(".", function(c)
                     return format("%02x", byte(c)) end),
@@ -391,6 +414,9 @@ function T:counters() return counters() end
 --   counters   the counters that moved, by how much
 function T:push(frames, port)
     port = port or 0
+    if stepping then
+        error("scenario: a push or a clock move from inside a callback", 2)
+    end
     if type(frames) == "string" then frames = { frames } end
     if port ~= 0 and port ~= 1 then
         error("push: port 0 or 1, got " .. tostring(port), 2)
@@ -446,6 +472,9 @@ end
 -- timeouts run as if that much time passed without a packet) and return
 -- what happened, as push does.
 function T:advance(ms)
+    if stepping then
+        error("scenario: a push or a clock move from inside a callback", 2)
+    end
     if type(ms) ~= "number" or ms < 0 then
         error("advance: a number of milliseconds >= 0", 2)
     end
@@ -585,7 +614,7 @@ function M._run(mctx)
         local ok, err = xpcall(test.fn, function(e)
             if not asserted and type(e) == "string" and
                e:find("^[^\n]-:%d+:") then
-                return debug.traceback(e, 2)
+                return debug.traceback(e, 1)
             end
             return tostring(e)
         end, t)

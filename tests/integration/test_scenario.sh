@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# test_scenario.sh - the scenario runner itself (moonbox --scenario,
+# mos_scenario(3)); tests/scenarios/*.lua are its users, run by ctest as
+# scenario/NAME. Here: a failing test fails the run and says where, with
+# the TAP lines exactly; a policy's failing callback is listed and its
+# packet follows --on-error; a test that never returns is stopped by the
+# watchdog; misuse is refused with the documented status; and the frames
+# the scenario builds and reads agree with tshark about their checksums.
+. "$(dirname "$0")/lib.sh"
+
+step "a failing test fails the run, the others still run"
+cat >"$TMP/fail.lua" <<'LUA'
+local sc = require "mos.scenario"
+sc.test("passes", function(t) sc.eq(1 + 1, 2, "sum") end)
+sc.test("fails an assertion", function(t)
+    sc.eq({ a = 1 }, { a = 2 }, "table")
+end)
+sc.test("raises an error", function(t) error("boom") end)
+sc.test("pushes after a failure", function(t)
+    local c = t:conn{}
+    sc.eq(#c:syn().forwarded, 1, "SYN forwarded")
+end)
+LUA
+rc=$(run_status "$TMP/fail" "$MOONBOX" --scenario "$TMP/fail.lua")
+assert_eq "$rc" 1 "exit status of a failing scenario"
+grep -v '^#   ' "$TMP/fail.out" >"$TMP/fail.tap"
+cat >"$TMP/want.tap" <<'TAP'
+1..4
+ok 1 - passes
+not ok 2 - fails an assertion
+not ok 3 - raises an error
+ok 4 - pushes after a failure
+# 2 of 4 tests failed
+TAP
+diff -u "$TMP/want.tap" "$TMP/fail.tap" || fail "TAP output differs"
+grep -qF "#   $TMP/fail.lua:4: table: got {a=1}, want {a=2}" "$TMP/fail.out" ||
+	fail "the assertion's line and values are not reported"
+grep -qF "#   $TMP/fail.lua:6: boom" "$TMP/fail.out" ||
+	fail "the error's line is not reported"
+grep -q "stack traceback" "$TMP/fail.out" ||
+	fail "an error (not an assertion) has no traceback"
+
+step "a passing scenario exits 0; a broken one 1"
+cat >"$TMP/pass.lua" <<'LUA'
+local sc = require "mos.scenario"
+sc.test("one", function(t) sc.ok(true, "true") end)
+LUA
+rc=$(run_status "$TMP/pass" "$MOONBOX" --scenario "$TMP/pass.lua")
+assert_eq "$rc" 0 "exit status of a passing scenario"
+printf 'local x = \n' >"$TMP/broken.lua"
+rc=$(run_status "$TMP/broken" "$MOONBOX" --scenario "$TMP/broken.lua")
+assert_eq "$rc" 1 "exit status of a scenario that does not load"
+
+step "a policy's failing callback: listed, counted, --on-error applied"
+cat >"$TMP/policy.lua" <<'LUA'
+local mctx = ...
+local s = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_RAW, 0)
+mos.register_callback(mctx, s, mos.MOS_ON_PKT_IN, mos.MOS_NULL,
+    function() error("policy bug") end)
+LUA
+cat >"$TMP/errs.lua" <<LUA
+local sc = require "mos.scenario"
+local _, drop = ...
+sc.policy("$TMP/policy.lua")
+sc.test("the error is listed", function(t)
+    local r = t:conn{}:syn()
+    sc.eq(#r.errors, 1, "errors")
+    sc.ok(r.errors[1]:find("policy bug", 1, true), "message")
+    sc.eq(r.counters.script_errors, 1, "script_errors")
+    sc.eq(r.dropped, drop == "drop", "dropped")
+end)
+LUA
+rc=$(run_status "$TMP/errs" "$MOONBOX" --scenario "$TMP/errs.lua" pass)
+assert_eq "$rc" 0 "--on-error=pass scenario ($(cat "$TMP/errs.out"))"
+rc=$(run_status "$TMP/errs" "$MOONBOX" --on-error=drop --scenario \
+	"$TMP/errs.lua" drop)
+assert_eq "$rc" 0 "--on-error=drop scenario ($(cat "$TMP/errs.out"))"
+
+step "misuse inside a scenario fails its test"
+cat >"$TMP/misuse.lua" <<'LUA'
+local sc = require "mos.scenario"
+local mctx = ...
+local s = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_RAW, 0)
+local T
+mos.register_callback(mctx, s, mos.MOS_ON_PKT_IN, mos.MOS_NULL,
+    function() T:push(T:conn{}:segment("c")) end)
+sc.test("push from a callback", function(t)
+    T = t
+    local r = t:conn{ client = "10.9.0.1:1" }:syn()
+    sc.eq(#r.errors, 1, "errors")
+    sc.ok(r.errors[1]:find("inside a callback", 1, true), r.errors[1])
+end)
+sc.test("port 2", function(t) t:push("x", 2) end)
+sc.test("a frame longer than a packet buffer", function(t)
+    t:push(string.rep("x", 4000))
+end)
+LUA
+rc=$(run_status "$TMP/misuse" "$MOONBOX" --scenario "$TMP/misuse.lua")
+assert_eq "$rc" 1 "exit status"
+grep -q "^ok 1 - push from a callback" "$TMP/misuse.out" ||
+	fail "push from a callback: $(cat "$TMP/misuse.out")"
+grep -q "^#   .*push: port 0 or 1, got 2" "$TMP/misuse.out" ||
+	fail "port 2 accepted"
+grep -q "^#   .*push: frame 1 refused (errno 22)" "$TMP/misuse.out" ||
+	fail "a 4000-byte frame accepted"
+
+step "a test that never returns is stopped by the watchdog"
+cat >"$TMP/hang.lua" <<'LUA'
+local sc = require "mos.scenario"
+sc.test("loops", function(t) while true do end end)
+LUA
+rc=$(run_status "$TMP/hang" timeout 60 "$MOONBOX" --watchdog 300 \
+	--scenario "$TMP/hang.lua")
+assert_eq "$rc" 1 "exit status of a stopped scenario"
+grep -q "watchdog" "$TMP/hang.err" || fail "no word of the watchdog"
+grep -q "^Bail out!" "$TMP/hang.out" || fail "TAP not told: $(cat "$TMP/hang.out")"
+cat >"$TMP/hang2.lua" <<'LUA'
+local sc = require "mos.scenario"
+local mctx = ...
+local s = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_RAW, 0)
+mos.register_callback(mctx, s, mos.MOS_ON_PKT_IN, mos.MOS_NULL,
+    function() while true do end end)
+sc.test("a callback loops", function(t) t:conn{}:syn() end)
+LUA
+rc=$(run_status "$TMP/hang2" timeout 60 "$MOONBOX" --watchdog 300 \
+	--scenario "$TMP/hang2.lua")
+assert_eq "$rc" 1 "exit status when a policy's callback is stopped"
+grep -q "^Bail out!" "$TMP/hang2.out" || fail "TAP not told (callback)"
+
+step "usage errors"
+rc=$(run_status "$TMP/u1" "$MOONBOX" --scenario -r x.pcap "$TMP/pass.lua")
+assert_eq "$rc" 2 "--scenario with -r"
+rc=$(run_status "$TMP/u2" "$MOONBOX" --scenario --port net_null0 \
+	"$TMP/pass.lua")
+assert_eq "$rc" 2 "--scenario with --port"
+rc=$(run_status "$TMP/u3" "$MOONBOX" --scenario)
+assert_eq "$rc" 2 "--scenario without a script"
+
+step "built and decoded frames agree with tshark"
+cat >"$TMP/sums.lua" <<LUA
+local sc = require "mos.scenario"
+sc.test("checksums", function(t)
+    local w = sc.pcap("$TMP/good.pcap")
+    local bad = sc.pcap("$TMP/bad.pcap")
+    local c = t:conn{ client = "10.5.0.1:999", server = "10.5.0.2:80" }
+    for _, r in ipairs{ c:handshake() } do
+        w:write(r.forwarded[1].data)
+    end
+    for n = 0, 5 do
+        local f = c:segment("c", { flags = "PA",
+                                   payload = string.rep("z", n) })
+        sc.ok(sc.decode(f).csum_ok, "built segment, payload " .. n)
+        w:write(f)
+        local b = c:segment("c", { flags = "PA", payload = "abc",
+                                   csum = n + 1 })
+        sc.ok(not sc.decode(b).csum_ok, "damaged segment " .. n)
+        bad:write(b)
+    end
+    w:close()
+    bad:close()
+end)
+LUA
+rc=$(run_status "$TMP/sums" "$MOONBOX" --scenario "$TMP/sums.lua")
+assert_eq "$rc" 0 "checksum scenario ($(cat "$TMP/sums.out"))"
+checksums_ok "$TMP/good.pcap"
+badn=$(tshark -r "$TMP/bad.pcap" -o tcp.check_checksum:TRUE \
+	-Y 'tcp.checksum.status == 0' 2>/dev/null | wc -l)
+assert_eq "$badn" 6 "segments tshark finds damaged"
+echo "ok"
