@@ -166,4 +166,54 @@ checksums_ok "$TMP/good.pcap"
 badn=$(tshark -r "$TMP/bad.pcap" -o tcp.check_checksum:TRUE \
 	-Y 'tcp.checksum.status == 0' 2>/dev/null | wc -l)
 assert_eq "$badn" 6 "segments tshark finds damaged"
+step "mos_scenario.3 documents the module; its examples print what it says"
+: "${MB_SRC:?MB_SRC must name the source directory}"
+PAGE="$MB_SRC/man/man3/mos_scenario.3"
+MODULE="$MB_SRC/bindings/lua/mos/scenario.lua"
+MANWIDTH=200 man -l "$PAGE" >"$TMP/page.txt" 2>/dev/null || fail "man -l $PAGE"
+# Every function of the module, of t and of a connection (_run and _take
+# are the runner's own).
+sed -n -e 's/^function M\.\([a-z][a-z_]*\)(.*/sc.\1/p' \
+	-e 's/^function T:\([a-z][a-z_]*\)(.*/t:\1/p' \
+	-e 's/^function Conn:\([a-z][a-z_]*\)(.*/c:\1/p' \
+	-e 's/^M\.\([a-z][a-z_]*\) = .*/sc.\1/p' "$MODULE" >"$TMP/fields"
+[ "$(wc -l <"$TMP/fields")" -ge 20 ] || fail "few functions found in $MODULE"
+while read -r f; do
+	grep -qE "$f[({]" "$TMP/page.txt" || fail "mos_scenario.3 does not document $f"
+done <"$TMP/fields"
+mkdir -p "$TMP/ex"
+awk -v out="$TMP/ex/block" '
+	/^\.SH/ { inex = ($0 ~ /^\.SH +"?EXAMPLES"?/); next }
+	inex && /^\.EX/ { n++; code = 1; next }
+	inex && /^\.EE/ { code = 0; next }
+	code { print > (out sprintf("%02d", n)) }
+' "$PAGE"
+set -- "$TMP/ex"/block*
+[ "$#" -ge 4 ] || fail "$PAGE: fewer examples than expected"
+sed -i -e 's/\\-/-/g' -e 's/\\e/\\/g' -e 's/\\&//g' "$@"
+nex=0
+prev=""
+for b in "$@"; do
+	name=$(sed -n '1s/^-- \([a-z_]*\.lua\): .*/\1/p' "$b")
+	if [ -z "$name" ]; then
+		[ -n "$prev" ] || fail "$PAGE: an example is neither a scenario nor its output"
+		diff -u "$b" "$prev.out" || fail "$PAGE: $name's output differs"
+		prev=""
+		continue
+	fi
+	cp "$b" "$TMP/ex/$name"
+	cmdline=$(sed -n 's/^--   moonbox //p' "$b" | head -1)
+	[ -n "$cmdline" ] || fail "$PAGE: $name has no '--   moonbox' line"
+	args=()
+	for a in $cmdline; do
+		[ "$a" = "$name" ] && a=$TMP/ex/$name
+		args+=("$a")
+	done
+	(cd "$MB_SRC" && "$MOONBOX" "${args[@]}") >"$b.out" ||
+		fail "$PAGE: $name failed: $(cat "$b.out")"
+	prev=$b
+	nex=$((nex + 1))
+done
+[ -z "$prev" ] || fail "$PAGE: the output of the last example is not shown"
+assert_eq "$nex" 2 "examples run"
 echo "ok"
