@@ -352,8 +352,9 @@ end
 
 function M._run(mctx)
     if C.mosffi_scn_active() ~= 0 then
-        require("mos.scenario")._run(mctx)
-        return run_at_exit(mctx)
+        -- The scenario runs the at_exit functions itself, before the
+        -- tests that check what they left (scenario.after).
+        return require("mos.scenario")._run(mctx, run_at_exit)
     end
     local inv = C.mosffi_invoke_slot(mctx)
     local run = C.mosffi_run

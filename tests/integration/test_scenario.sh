@@ -136,6 +136,20 @@ assert_eq "$rc" 2 "--scenario with --port"
 rc=$(run_status "$TMP/u3" "$MOONBOX" --scenario)
 assert_eq "$rc" 2 "--scenario without a script"
 
+step "a native plugin meets the same scenario as its Lua twin"
+: "${MB_BUILD:?MB_BUILD must name the build directory}"
+: "${MB_SRC:?MB_SRC must name the source directory}"
+rc=$(cd "$MB_SRC" && run_status "$TMP/plugin" "$MOONBOX" \
+	--plugin "$MB_BUILD/scripts/c/firewall.so" \
+	--plugin-arg rules=scripts/firewall.rules \
+	--scenario tests/scenarios/firewall.lua plugin)
+assert_eq "$rc" 0 "C firewall scenario ($(grep 'ok' "$TMP/plugin.out"))"
+assert_eq "$(grep -c '^ok ' "$TMP/plugin.out")" 5 "tests passed"
+# Without the plugin, the same tests must fail: they test it.
+rc=$(cd "$MB_SRC" && run_status "$TMP/noplugin" "$MOONBOX" \
+	--scenario tests/scenarios/firewall.lua plugin)
+assert_eq "$rc" 1 "the firewall scenario without a firewall"
+
 step "built and decoded frames agree with tshark"
 cat >"$TMP/sums.lua" <<LUA
 local sc = require "mos.scenario"

@@ -120,3 +120,21 @@ sc.test("an idle flow ends at the timeout, on the packet clock", function(t)
     -- (The flows earlier tests left open end too.)
     sc.ok(r.counters.flows_destroyed >= 1, "flows_destroyed")
 end)
+
+sc.test("a timer fires when the packet clock passes its deadline", function(t)
+    local fired = {}
+    local s = mos.socket(mos.mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_RAW, 0)
+    sc.eq(mos.settimer(mos.mctx, s, 1.5, function(m, sock)
+        fired[#fired + 1] = mos.cb_get_ts(m)
+    end), 0, "mos.settimer")
+    t:advance(1499)
+    sc.eq(#fired, 0, "after 1.499 s")
+    local r = t:advance(1)
+    sc.eq(#fired, 1, "after 1.5 s")
+    sc.eq(r.counters.timers_fired, 1, "timers_fired")
+    -- The timer's time is the clock's (mtcp_cb_get_ts: microseconds,
+    -- truncated to 32 bits).
+    sc.eq(tonumber(fired[1]), t.now_us % 2^32, "mos.cb_get_ts")
+    t:advance(5000)
+    sc.eq(#fired, 1, "a timer fires once")
+end)

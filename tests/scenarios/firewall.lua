@@ -1,10 +1,18 @@
 -- firewall.lua - scripts/firewall.lua with the shipped rules
 -- (scripts/firewall.rules): each rule's comment there says which flows it
--- drops; these tests send those flows and their neighbours.
+-- drops; these tests send those flows and their neighbours. With the
+-- argument "plugin", the C version (scripts/c/firewall.c), loaded as a
+-- plugin, meets the same tests:
 --   moonbox --scenario tests/scenarios/firewall.lua
+--   moonbox --plugin build/scripts/c/firewall.so \
+--       --plugin-arg rules=scripts/firewall.rules \
+--       --scenario tests/scenarios/firewall.lua plugin
 local sc = require "mos.scenario"
+local _, mode = ...
 
-sc.policy("scripts/firewall.lua", "scripts/firewall.rules")
+if mode ~= "plugin" then
+    sc.policy("scripts/firewall.lua", "scripts/firewall.rules")
+end
 
 -- Open a flow and say what became of its SYN.
 local function syn(t, client, server)

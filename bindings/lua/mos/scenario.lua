@@ -335,6 +335,7 @@ end
 local tests = {}
 local T = {}
 T.__index = T
+local ended = false      -- the engine has closed its flows
 
 -- Declare a test: fn(t) runs once the engine runs, after every test
 -- declared before it, with t (see below). A test fails when it raises an
@@ -344,6 +345,18 @@ function M.test(name, fn)
         error("scenario.test: a function is needed", 2)
     end
     tests[#tests + 1] = { name = tostring(name), fn = fn }
+end
+
+local after = {}
+
+-- Declare a test that runs once the engine has closed every flow (their
+-- MOS_ON_CONN_END callbacks ran) and the mos.at_exit functions have run:
+-- for what a policy writes at its end. It cannot push any more.
+function M.after(name, fn)
+    if type(fn) ~= "function" then
+        error("scenario.after: a function is needed", 2)
+    end
+    after[#after + 1] = { name = tostring(name), fn = fn }
 end
 
 local mctx_g
@@ -359,6 +372,10 @@ local stepping = false
 local function advance(errs)
     if stepping then
         error("scenario: a push or a clock move from inside a callback", 3)
+    end
+    if ended then
+        error("scenario: the engine has ended (a test of scenario.after " ..
+              "cannot push)", 3)
     end
     stepping = true
     while true do
@@ -596,19 +613,10 @@ end
 
 local START_US = 1700000000 * 1000000
 
--- Run the declared tests in order and print TAP (the Test Anything
--- Protocol: "ok N - name" or "not ok N - name" and why); then close the
--- engine's flows as at the end of input. Called by mos._run.
-function M._run(mctx)
-    mctx_g = mctx
-    local t = setmetatable({ now_us = START_US }, T)
+-- Run test list (numbering from n) with t; the number of failures.
+local function run_tests(list, t, n)
     local failed = 0
-    io.stdout:setvbuf("line")
-    -- The watchdog (--watchdog) stops a test that runs longer than it
-    -- allows without pushing or moving the clock.
-    C.mosffi_busy(mctx, 1)
-    print("1.." .. #tests)
-    for i, test in ipairs(tests) do
+    for i, test in ipairs(list) do
         t.name = test.name
         asserted = false
         local ok, err = xpcall(test.fn, function(e)
@@ -620,21 +628,42 @@ function M._run(mctx)
         end, t)
         stepping = false
         if ok then
-            print(format("ok %d - %s", i, test.name))
+            print(format("ok %d - %s", n + i, test.name))
         else
             failed = failed + 1
-            print(format("not ok %d - %s", i, test.name))
+            print(format("not ok %d - %s", n + i, test.name))
             for line in tostring(err):gmatch("[^\n]+") do
                 print("#   " .. line)
             end
         end
     end
+    return failed
+end
+
+-- Run the declared tests in order and print TAP (the Test Anything
+-- Protocol: "ok N - name" or "not ok N - name" and why); then close the
+-- engine's flows as at the end of input, run the at_exit functions
+-- (at_exit, from mos.lua) and the scenario.after tests. Called by mos._run.
+function M._run(mctx, at_exit)
+    mctx_g = mctx
+    local t = setmetatable({ now_us = START_US }, T)
+    io.stdout:setvbuf("line")
+    -- The watchdog (--watchdog) stops a test that runs longer than it
+    -- allows without pushing or moving the clock.
+    C.mosffi_busy(mctx, 1)
+    print("1.." .. #tests + #after)
+    local failed = run_tests(tests, t, 0)
     C.mosffi_scn_finish(mctx)
     local errs = {}
     repeat until advance(errs) == 2
+    ended = true
+    at_exit(mctx)
+    C.mosffi_busy(mctx, 1)
+    failed = failed + run_tests(after, t, #tests)
     if failed > 0 then
-        print(format("# %d of %d tests failed", failed, #tests))
+        print(format("# %d of %d tests failed", failed, #tests + #after))
     end
+    io.stdout:flush()
     C.mosffi_scn_report(mctx, failed)
 end
 
