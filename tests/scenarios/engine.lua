@@ -138,3 +138,20 @@ sc.test("a timer fires when the packet clock passes its deadline", function(t)
     t:advance(5000)
     sc.eq(#fired, 1, "a timer fires once")
 end)
+
+sc.test("a push of 1500 frames comes out whole and in order", function(t)
+    local frames = {}
+    for i = 1, 1500 do
+        frames[i] = sc.frame{ src = "10.7." .. (i % 200) .. ".1",
+                              dst = "10.7.0.2", sport = 1024 + i,
+                              dport = 80, flags = "S", seq = i }
+    end
+    local r = t:push(frames)
+    sc.eq(#r.forwarded, 1500, "frames forwarded")
+    for i = 1, 1500 do
+        if r.forwarded[i].data ~= frames[i] then
+            sc.eq(r.forwarded[i].pkt.seq, i, "frame " .. i)
+        end
+    end
+    sc.eq(r.counters.flows_created, 1500, "flows_created")
+end)
