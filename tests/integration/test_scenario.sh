@@ -172,6 +172,11 @@ sc.test("checksums", function(t)
     end
     w:close()
     bad:close()
+    local fr = sc.pcap("$TMP/frag.pcap")
+    local seg = c:segment("c", { flags = "PA", payload = string.rep("q", 333),
+                                 id = 4242 })
+    for _, f in ipairs(sc.fragments(seg, 100)) do fr:write(f) end
+    fr:close()
 end)
 LUA
 rc=$(run_status "$TMP/sums" "$MOONBOX" --scenario "$TMP/sums.lua")
@@ -180,6 +185,12 @@ checksums_ok "$TMP/good.pcap"
 badn=$(tshark -r "$TMP/bad.pcap" -o tcp.check_checksum:TRUE \
 	-Y 'tcp.checksum.status == 0' 2>/dev/null | wc -l)
 assert_eq "$badn" 6 "segments tshark finds damaged"
+# tshark reassembles the fragments into the segment, its checksum good.
+tshark -r "$TMP/frag.pcap" -o ip.defragment:TRUE -o tcp.check_checksum:TRUE \
+	-T fields -e ip.fragment.count -e tcp.len -e tcp.checksum.status \
+	-Y tcp >"$TMP/frag.txt" 2>/dev/null || fail "tshark on the fragments"
+assert_eq "$(cat "$TMP/frag.txt")" "$(printf '4\t333\t1')" \
+	"tshark's reassembly of sc.fragments"
 step "mos_scenario.3 documents the module; its examples print what it says"
 : "${MB_SRC:?MB_SRC must name the source directory}"
 PAGE="$MB_SRC/man/man3/mos_scenario.3"

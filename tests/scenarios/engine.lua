@@ -155,3 +155,41 @@ sc.test("a push of 1500 frames comes out whole and in order", function(t)
     end
     sc.eq(r.counters.flows_created, 1500, "flows_created")
 end)
+
+sc.test("fragments are forwarded as they are and analysed whole", function(t)
+    local c = t:conn{ client = "10.1.0.1:40008", server = "10.1.0.2:80" }
+    c:handshake()
+    local seg = c:segment("c", { flags = "PA", payload = string.rep("f", 100),
+                                 id = 77 })
+    c.seq = c.seq + 100
+    local frags = sc.fragments(seg, 48)
+    sc.eq(#frags, 3, "fragments")
+    for _, f in ipairs(frags) do
+        local d = sc.decode(f)
+        sc.ok(d.fragment and d.ip_csum_ok, "a fragment, its checksum right")
+    end
+    -- Last piece first: the datagram is whole with the first piece.
+    local r3 = t:push(frags[3])
+    local r2 = t:push(frags[2])
+    local r1 = t:push(frags[1])
+    for i, r in ipairs{ r1, r2, r3 } do
+        sc.eq(r.forwarded[1].data, frags[i], "fragment " .. i .. " unchanged")
+    end
+    sc.eq(c:events(r3), {}, "events of the last piece")
+    sc.eq(r1.counters.ipfrag_reassembled, 1, "ipfrag_reassembled")
+    sc.eq(c:events(r1), { "SND PKT_IN CLI", "RCV PKT_IN SVR",
+                          "NULL NEW_DATA SVR" }, "events of the datagram")
+end)
+
+sc.test("overlapping fragments are given up, and still forwarded", function(t)
+    local c = t:conn{ client = "10.1.0.1:40009", server = "10.1.0.2:80" }
+    c:handshake()
+    local seg = c:segment("c", { flags = "PA", payload = string.rep("g", 64),
+                                 id = 78 })
+    local a = sc.fragments(seg, 48)
+    local b = sc.fragments(seg, 24)
+    local r = t:push{ a[1], b[2], a[2] }
+    sc.eq(#r.forwarded, 3, "frames forwarded")
+    sc.eq(r.counters.ipfrag_failed, 1, "ipfrag_failed")
+    sc.eq(c:events(r), {}, "no event")
+end)

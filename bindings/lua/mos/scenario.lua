@@ -133,6 +133,34 @@ function M.frame(spec)
     return eth .. ip .. u16(ipsum) .. iprest .. l4
 end
 
+-- The IPv4 fragments of frame (as a router would cut it): each carries at
+-- most size bytes of the datagram's payload (size rounded down to a
+-- multiple of 8), with its own header and checksum. A list of frames.
+function M.fragments(frame, size)
+    if #frame < 34 or get16(frame, 13) ~= 0x0800 then
+        error("scenario.fragments: not an IPv4 frame", 2)
+    end
+    size = math.floor((size or 0) / 8) * 8
+    if size < 8 then error("scenario.fragments: a size of 8 or more", 2) end
+    local ihl = band(byte(frame, 15), 15) * 4
+    local eth, iph = sub(frame, 1, 14), sub(frame, 15, 14 + ihl)
+    local data = sub(frame, 15 + ihl, 14 + get16(frame, 17))
+    local fo = get16(frame, 21)
+    local base, more = band(fo, 0x1fff) * 8, band(fo, 0x2000) ~= 0
+    local out = {}
+    for off = 0, #data - 1, size do
+        local piece = sub(data, off + 1, off + size)
+        local last = off + size >= #data
+        local flags = (last and not more) and 0 or 0x2000
+        local h = sub(iph, 1, 2) .. u16(ihl + #piece) .. sub(iph, 5, 6) ..
+            u16(flags + (base + off) / 8) .. sub(iph, 9, 10) .. "\0\0" ..
+            sub(iph, 13)
+        h = sub(h, 1, 10) .. u16(M.checksum(h)) .. sub(h, 13)
+        out[#out + 1] = eth .. h .. piece
+    end
+    return out
+end
+
 -- What a frame holds, read without the engine: a table with len, eth_type,
 -- and for IPv4 src, dst, proto, ttl, ip_csum_ok; for TCP sport, dport, seq,
 -- ack, flags (as M.frame takes them), win, payload, csum_ok; for UDP sport,
