@@ -368,24 +368,21 @@ local ended = false      -- the engine has closed its flows
 -- Declare a test: fn(t) runs once the engine runs, after every test
 -- declared before it, with t (see below). A test fails when it raises an
 -- error (M.eq, M.ok, error, or an API misuse the scenario makes).
-function M.test(name, fn)
+local function declare(list, what, name, fn)
     if type(fn) ~= "function" then
-        error("scenario.test: a function is needed", 2)
+        error(what .. ": a function is needed", 3)
     end
-    tests[#tests + 1] = { name = tostring(name), fn = fn }
+    list[#list + 1] = { name = tostring(name), fn = fn }
 end
+
+function M.test(name, fn) declare(tests, "scenario.test", name, fn) end
 
 local after = {}
 
 -- Declare a test that runs once the engine has closed every flow (their
 -- MOS_ON_CONN_END callbacks ran) and the mos.at_exit functions have run:
 -- for what a policy writes at its end. It cannot push any more.
-function M.after(name, fn)
-    if type(fn) ~= "function" then
-        error("scenario.after: a function is needed", 2)
-    end
-    after[#after + 1] = { name = tostring(name), fn = fn }
-end
+function M.after(name, fn) declare(after, "scenario.after", name, fn) end
 
 local mctx_g
 local outbuf = ffi.new("uint8_t[?]", 65536)
@@ -398,13 +395,6 @@ local stepping = false
 -- it asks for. Errors of the policy's callbacks are counted by the engine
 -- (as in a run) and listed in errs.
 local function advance(errs)
-    if stepping then
-        error("scenario: a push or a clock move from inside a callback", 3)
-    end
-    if ended then
-        error("scenario: the engine has ended (a test of scenario.after " ..
-              "cannot push)", 3)
-    end
     stepping = true
     while true do
         local r = C.mosffi_scn_step(mctx_g)
@@ -446,55 +436,31 @@ end
 -- moonbox --stats).
 function T:counters() return counters() end
 
--- Push frames (a string, or a list of strings) in on a port (0, the
--- client's side, by default) at the current time, let the engine handle
--- them, and return what happened:
---   out        every frame that left, in order: {port, data, pkt (decoded),
---              generated (made by moonbox: mtcp_sendpkt, a reset)}
---   forwarded  the frames (not generated) that left on the other port
---   sent       the generated frames
---   dropped    true when a single frame pushed did not come out
---   events     the events raised (after scenario.record)
---   errors     messages of the policy's callbacks that failed
---   counters   the counters that moved, by how much
-function T:push(frames, port)
-    port = port or 0
+-- A push or an advance starts: the counters and the events before it.
+local function begin(level)
     if stepping then
-        error("scenario: a push or a clock move from inside a callback", 2)
+        error("scenario: a push or a clock move from inside a callback",
+              level + 1)
     end
-    if type(frames) == "string" then frames = { frames } end
-    if port ~= 0 and port ~= 1 then
-        error("push: port 0 or 1, got " .. tostring(port), 2)
+    if ended then
+        error("scenario: the engine has ended (a test of scenario.after " ..
+              "cannot push)", level + 1)
     end
-    local before = counters()
-    local first_ev = rec and #rec + 1 or 1
-    local res = { out = {}, forwarded = {}, sent = {}, errors = {},
-                  counters = {} }
-    local i = 1
-    repeat
-        -- A ring holds what one step may take and send.
-        local last = math.min(#frames, i + 1023)
-        for j = i, last do
-            if C.mosffi_scn_push(mctx_g, port, frames[j], #frames[j],
-                                 self.now_us) ~= 0 then
-                error(format("push: frame %d refused (errno %d)", j,
-                             ffi.errno()), 2)
-            end
-        end
-        advance(res.errors)
-        self:_take(res, port)
-        i = last + 1
-    until i > #frames
+    return { out = {}, forwarded = {}, sent = {}, errors = {},
+             counters = {} }, counters(), rec and #rec + 1 or 1
+end
+
+-- It ends: what moved since begin().
+local function finish(res, before, first_ev)
     for k, v in pairs(counters()) do
         if v ~= before[k] then res.counters[k] = v - (before[k] or 0) end
     end
     take_events(res, first_ev)
-    res.dropped = #frames == 1 and #res.forwarded == 0
     return res
 end
 
 -- Frames the engine sent, into res (port: where the push came in).
-function T:_take(res, port)
+local function take(res, port)
     for p = 0, 1 do
         while true do
             local n = C.mosffi_scn_pull(mctx_g, p, outbuf, 65536, outflags)
@@ -513,31 +479,65 @@ function T:_take(res, port)
     end
 end
 
+-- Push frames (a string, or a list of strings) in on a port (0, the
+-- client's side, by default) at the current time, let the engine handle
+-- them, and return what happened:
+--   out        every frame that left: port 0's, then port 1's, each in the
+--              order it was sent: {port, data, pkt (decoded), generated
+--              (made by moonbox: mtcp_sendpkt, a reset)}
+--   forwarded  the frames (not generated) that left on the other port
+--   sent       the generated frames
+--   dropped    true when a single frame pushed did not come out
+--   events     the events raised (after scenario.record), and flows
+--   errors     messages of the policy's callbacks that failed
+--   counters   the counters that moved, by how much
+function T:push(frames, port)
+    local res, before, first_ev = begin(2)
+    port = port or 0
+    if type(frames) == "string" then frames = { frames } end
+    if port ~= 0 and port ~= 1 then
+        error("push: port 0 or 1, got " .. tostring(port), 2)
+    end
+    for j = 1, #frames do
+        if type(frames[j]) ~= "string" then
+            error(format("push: frame %d is a %s, not a string", j,
+                         type(frames[j])), 2)
+        end
+    end
+    local i = 1
+    repeat
+        -- A ring holds what one step may take and send.
+        local last = math.min(#frames, i + 1023)
+        for j = i, last do
+            if C.mosffi_scn_push(mctx_g, port, frames[j], #frames[j],
+                                 self.now_us) ~= 0 then
+                error(format("push: frame %d refused (errno %d)", j,
+                             ffi.errno()), 2)
+            end
+        end
+        advance(res.errors)
+        take(res, port)
+        i = last + 1
+    until i > #frames
+    res.dropped = #frames == 1 and #res.forwarded == 0
+    return finish(res, before, first_ev)
+end
+
 -- Move the clock on by ms milliseconds (the packet clock: timers and idle
 -- timeouts run as if that much time passed without a packet) and return
 -- what happened, as push does.
 function T:advance(ms)
-    if stepping then
-        error("scenario: a push or a clock move from inside a callback", 2)
-    end
+    local res, before, first_ev = begin(2)
     if type(ms) ~= "number" or ms < 0 then
         error("advance: a number of milliseconds >= 0", 2)
     end
-    local before = counters()
-    local first_ev = rec and #rec + 1 or 1
     self.now_us = self.now_us + math.floor(ms * 1000)
     if C.mosffi_scn_clock(mctx_g, math.floor(self.now_us / 1000)) ~= 0 then
         error("advance: the engine refused (errno " .. ffi.errno() .. ")", 2)
     end
-    local res = { out = {}, forwarded = {}, sent = {}, errors = {},
-                  counters = {} }
     advance(res.errors)
-    self:_take(res, -1)
-    for k, v in pairs(counters()) do
-        if v ~= before[k] then res.counters[k] = v - (before[k] or 0) end
-    end
-    take_events(res, first_ev)
-    return res
+    take(res, -1)
+    return finish(res, before, first_ev)
 end
 
 -- -- Connections ------------------------------------------------------------------
