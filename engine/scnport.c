@@ -30,12 +30,11 @@ scnport_declare(void)
 int
 scnport_create(const char *prog)
 {
-	int i;
+	int i, idx = 0;
 
 	for (i = 0; i < g_rt.nb_ports; i++) {
 		struct rt_port *p = &g_rt.ports[i];
 		char name[RTE_RING_NAMESIZE];
-		int idx = p->name[sizeof("net_ring_mbxscn") - 1] - '0';
 
 		if (!p->scenario)
 			continue;
@@ -45,7 +44,8 @@ scnport_create(const char *prog)
 		snprintf(name, sizeof(name), "mbxscn_tx%d", idx);
 		p->scn_tx = rte_ring_create(name, SCNPORT_RING,
 			(int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(name, sizeof(name), "mbxscn%d", idx);
+		/* The device is net_ring_mbxscnN, as scnport_declare said. */
+		snprintf(name, sizeof(name), "mbxscn%d", idx++);
 		if (p->scn_rx == NULL || p->scn_tx == NULL ||
 		    rte_eth_from_rings(name, &p->scn_rx, 1, &p->scn_tx, 1,
 				       rte_socket_id()) < 0) {

@@ -318,11 +318,7 @@ local function report(mctx, kind, msg)
     C.mosffi_script_error(mctx, kind, tostring(msg))
 end
 
--- The calls run unprotected in one loop; an error unwinds to the xpcall
--- around the loop, which charges it to the call still in the slot and
--- starts the loop again. One protected call per error, not per callback:
--- a pcall frame per call was a fifth of the Lua side's cost per callback
--- (callgrind, midstat).
+-- Run the mos.at_exit functions, at the end of the core's run.
 local function run_at_exit(mctx)
     -- The watchdog watches these too.
     for _, f in ipairs(at_exit) do
@@ -350,6 +346,11 @@ function M._call(mctx)
     return r
 end
 
+-- The calls run unprotected in one loop; an error unwinds to the xpcall
+-- around the loop, which charges it to the call still in the slot and
+-- starts the loop again. One protected call per error, not per callback:
+-- a pcall frame per call was a fifth of the Lua side's cost per callback
+-- (callgrind, midstat).
 function M._run(mctx)
     if C.mosffi_scn_active() ~= 0 then
         -- The scenario runs the at_exit functions itself, before the
