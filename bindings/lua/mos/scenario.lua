@@ -286,10 +286,15 @@ end
 
 -- -- Recording events ---------------------------------------------------------
 
+-- The names the recorder writes, and the constants they stand for, in
+-- ascending bit order.
 local EVENTS = {
-    { "PKT_IN", 1 }, { "CONN_START", 4 }, { "NEW_DATA", 16 },
-    { "ERROR", 32 }, { "TIMEOUT", 64 }, { "STATE_CHANGE", 128 },
-    { "ORPHAN", 256 }, { "REXMIT", 512 }, { "CONN_END", 1024 },
+    { "PKT_IN", "MOS_ON_PKT_IN" }, { "CONN_START", "MOS_ON_CONN_START" },
+    { "NEW_DATA", "MOS_ON_CONN_NEW_DATA" }, { "ERROR", "MOS_ON_ERROR" },
+    { "TIMEOUT", "MOS_ON_TIMEOUT" },
+    { "STATE_CHANGE", "MOS_ON_TCP_STATE_CHANGE" },
+    { "ORPHAN", "MOS_ON_ORPHAN" }, { "REXMIT", "MOS_ON_REXMIT" },
+    { "CONN_END", "MOS_ON_CONN_END" },
 }
 -- Events raised on a stream, at each hook (mos-semantics: the rest have
 -- no hook and take MOS_NULL).
@@ -307,10 +312,14 @@ local rec_flow = {}     -- "CLIENT>SERVER" of each entry of rec, or false
 function M.record(names)
     if rec ~= nil then error("scenario.record: already recording", 2) end
     local mos = _G.mos
-    local want = {}
+    local want, known = {}, {}
+    for _, e in ipairs(EVENTS) do known[e[1]] = true end
     for _, n in ipairs(names or { "CONN_START", "NEW_DATA", "ERROR",
                                   "TIMEOUT", "STATE_CHANGE", "ORPHAN",
                                   "REXMIT", "CONN_END" }) do
+        if not known[n] then
+            error("scenario.record: no event " .. tostring(n), 2)
+        end
         want[n] = true
     end
     rec = {}
@@ -319,7 +328,7 @@ function M.record(names)
                                    mos.MOS_SOCK_MONITOR_STREAM, 0),
                         "scenario.record: mos.socket")
     for _, e in ipairs(EVENTS) do
-        local name, ev = e[1], e[2]
+        local name, ev = e[1], mos[e[2]]
         if want[name] then
             local function at(hook, hp)
                 mos.check(mos.register_callback(mctx, s, ev, hp,
@@ -340,11 +349,8 @@ function M.record(names)
             else
                 at("NULL", mos.MOS_NULL)
             end
-            want[name] = nil
         end
     end
-    local left = next(want)
-    if left ~= nil then error("scenario.record: no event " .. left, 2) end
 end
 
 -- -- The policy under test --------------------------------------------------
@@ -365,9 +371,6 @@ local T = {}
 T.__index = T
 local ended = false      -- the engine has closed its flows
 
--- Declare a test: fn(t) runs once the engine runs, after every test
--- declared before it, with t (see below). A test fails when it raises an
--- error (M.eq, M.ok, error, or an API misuse the scenario makes).
 local function declare(list, what, name, fn)
     if type(fn) ~= "function" then
         error(what .. ": a function is needed", 3)
@@ -375,6 +378,9 @@ local function declare(list, what, name, fn)
     list[#list + 1] = { name = tostring(name), fn = fn }
 end
 
+-- Declare a test: fn(t) runs once the engine runs, after every test
+-- declared before it, with t (see below). A test fails when it raises an
+-- error (M.eq, M.ok, error, or an API misuse the scenario makes).
 function M.test(name, fn) declare(tests, "scenario.test", name, fn) end
 
 local after = {}
@@ -556,6 +562,7 @@ end
 -- and isn_s (server), then c.seq and c.seq_s, the next number each side
 -- sends. The client's frames enter port 0, the server's port 1.
 function T:conn(spec)
+    spec = spec or {}
     local c = setmetatable({ t = self }, Conn)
     c.caddr, c.cport = endpoint(spec.client or "10.0.0.1:40000", "conn")
     c.saddr, c.sport = endpoint(spec.server or "10.0.0.2:80", "conn")
@@ -588,8 +595,9 @@ end
 
 -- Build, account for and push one segment: the side's next number moves
 -- by the payload and by SYN and FIN.
-function Conn:send(side, payload, opts)
-    opts = opts or {}
+function Conn:send(side, payload, given)
+    local opts = {}
+    for k, v in pairs(given or {}) do opts[k] = v end
     opts.payload = payload or opts.payload or ""
     if opts.flags == nil then
         opts.flags = #opts.payload > 0 and "PA" or "A"
