@@ -69,7 +69,7 @@ mosffi_run(mctx_t mctx)
 	c->heartbeat++;
 	r = pipe_run(c);
 	c->lua_busy = (uint8_t)(r == PIPE_INVOKE);
-	return r == PIPE_INVOKE;
+	return r == PIPE_INVOKE ? 1 : r == PIPE_RELOAD ? 2 : 0;
 }
 
 void

@@ -346,7 +346,8 @@ mctx_t mosffi_mctx(int core);
 /* The invocation slot of the calling core. */
 struct mosffi_invoke *mosffi_invoke_slot(mctx_t mctx);
 /* Advance the core's pipeline: 1 when the call in the slot must be made,
- * 0 when the core has finished. */
+ * 2 when the core is asked to reload its script (between two bursts), 0
+ * when the core has finished. */
 int mosffi_run(mctx_t mctx);
 /* Mark a Lua call the engine did not ask for (mos.at_exit functions) as
  * running (1) or over (0), for the watchdog. */
@@ -366,6 +367,29 @@ void mosffi_script_error(mctx_t mctx, int kind, const char *msg);
 /* The script's arguments: count, and argument i. */
 int mosffi_script_argc(void);
 const char *mosffi_script_arg(int i);
+
+/* -- Reloading the script (SIGHUP) ---------------------------------------- */
+
+/*
+ * Each load of the script on a core is a generation, 0 to
+ * MOSFFI_GENERATIONS - 1 (then 0 again): the Lua function ids it gives the
+ * engine are gen * MOSFFI_FN_SPAN + 1, + 2, ..., and the sockets it opens
+ * with mosffi_socket are marked as its own. mosffi_run returns 2 when the
+ * core is asked to reload, between two bursts.
+ */
+enum {
+	MOSFFI_FN_SPAN = 1048576,
+	MOSFFI_GENERATIONS = 2047,
+};
+
+/* mtcp_socket, the socket marked as generation gen's. */
+int mosffi_socket(mctx_t mctx, int domain, int type, int protocol, int gen);
+/* Close every socket generation gen opened, the flows' sockets made from
+ * them, and disarm its timers: the number of its sockets, or -1. */
+int mosffi_retire(mctx_t mctx, int gen);
+/* Count a reload that worked (ok 1: the new load's first error of each
+ * kind is printed again) or failed (0). */
+void mosffi_reloaded(mctx_t mctx, int ok);
 
 /* -- Test scenarios (moonbox --scenario, mos_scenario(3)) ----------------- */
 

@@ -121,6 +121,9 @@ mosffi_scn_step(mctx_t mctx)
 	c->lua_busy = 0;
 	for (;;) {
 		r = pipe_run(c);
+		/* (A scenario does not reload: SIGHUP is ignored.) */
+		if (r == PIPE_RELOAD)
+			continue;
 		if (r == PIPE_INVOKE || r == PIPE_DONE || !inputs_left())
 			break;
 	}

@@ -82,4 +82,8 @@ api_flow(struct core *c, const struct sock *s)
 void
 api_flow_refresh(struct core *c, uint32_t fidx);
 
+/* Close active socket id: off its flow's list, the flow refreshed. */
+void
+api_close_active(struct core *c, uint32_t id);
+
 #endif /* MB_API_H */

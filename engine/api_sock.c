@@ -57,12 +57,21 @@ unlink_active(struct core *c, uint32_t id)
 	f->nsocks--;
 }
 
+void
+api_close_active(struct core *c, uint32_t id)
+{
+	uint32_t fidx = c->socks.s[id].flow;
+
+	unlink_active(c, id);
+	sock_free(&c->socks, id);
+	api_flow_refresh(c, fidx);
+}
+
 int
 mtcp_close(mctx_t mctx, int sock)
 {
 	struct core *c = api_core(mctx);
 	struct sock *s;
-	uint32_t fidx;
 
 	if (c == NULL)
 		return -1;
@@ -73,14 +82,10 @@ mtcp_close(mctx_t mctx, int sock)
 		errno = EBADF;
 		return -1;
 	}
-	if (s->type == MOS_SOCK_MONITOR_STREAM_ACTIVE) {
-		fidx = s->flow;
-		unlink_active(c, (uint32_t)sock);
+	if (s->type == MOS_SOCK_MONITOR_STREAM_ACTIVE)
+		api_close_active(c, (uint32_t)sock);
+	else
 		sock_free(&c->socks, (uint32_t)sock);
-		api_flow_refresh(c, fidx);
-	} else {
-		sock_free(&c->socks, (uint32_t)sock);
-	}
 	api_unlock(c);
 	return 0;
 }

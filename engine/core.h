@@ -68,6 +68,8 @@ struct core {
 	unsigned lcore;
 	volatile int state;		/* enum core_state */
 	volatile int stop;		/* finish after the current burst */
+	volatile int reload;		/* SIGHUP: the Lua loop reloads the
+					   script between two bursts */
 	rte_spinlock_t lock;		/* held while a burst is processed */
 
 	/* I/O */

@@ -211,6 +211,16 @@ mbx_write_stats(const char *path)
 	return rt_write_stats(path);
 }
 
+void
+mbx_reload(void)
+{
+	int i;
+
+	for (i = 0; i < RT_MAX_CORES; i++)
+		if (g_rt.cores[i] != NULL)
+			g_rt.cores[i]->reload = 1;
+}
+
 int
 mbx_scenario_failed(void)
 {

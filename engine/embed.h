@@ -57,6 +57,8 @@ double mbx_read_progress(void);
 int mbx_write_stats(const char *path);
 /* Record how long the cores ran (written as run_seconds). */
 void mbx_set_run_seconds(double s);
+/* Ask every core to reload its Lua script at its next burst (SIGHUP). */
+void mbx_reload(void);
 /* --scenario: the tests that failed, -1 if the scenario did not finish. */
 int mbx_scenario_failed(void);
 int mbx_num_cores(void);

@@ -433,6 +433,10 @@ pipe_run(struct core *c)
 		case ST_POLL:
 			if (p->cycles)
 				cycles_close(c);
+			if (unlikely(c->reload)) {
+				c->reload = 0;
+				return PIPE_RELOAD;
+			}
 			rte_spinlock_lock(&c->lock);
 			if (c->stop) {
 				p->stage = ST_EOF;

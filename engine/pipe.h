@@ -40,6 +40,7 @@ enum pipe_ret {
 	PIPE_DONE = 0,		/* the core has finished */
 	PIPE_INVOKE = 1,	/* call the Lua function in pipe.inv */
 	PIPE_IDLE = 2,		/* step mode: a burst is over */
+	PIPE_RELOAD = 3,	/* between bursts: reload the script */
 };
 
 /* A call the Lua loop must make for the engine (layout mirrored in the

@@ -94,6 +94,7 @@ sock_new_passive(struct socktbl *t, int type)
 		return -ENOMEM;
 	}
 	s->type = (uint8_t)type;
+	s->owner = 0;
 	s->mon = (1u << MOS_SIDE_CLI) | (1u << MOS_SIDE_SVR);
 	s->tree = evtree_empty();
 	s->uctx = NULL;

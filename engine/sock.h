@@ -35,7 +35,8 @@ struct sock {
 	uint8_t type;		/* enum socket_type; MOS_SOCK_UNUSED if free */
 	uint8_t mon;		/* sides still monitored (bit per side) */
 	uint8_t bufoff;		/* active: sides this socket does not buffer */
-	uint8_t pad;
+	uint8_t owner;		/* passive: 0 (C), or the Lua script that
+				   opened it (its generation + 1) */
 	uint32_t gen;		/* bumped when the slot is freed */
 	uint32_t flow;		/* active: flow index */
 	uint32_t next;		/* active: next socket of the flow; free list */

@@ -41,7 +41,7 @@
 	X(callbacks_run) X(script_errors) \
 	X(script_errors_runtime) X(script_errors_filter) \
 	X(script_errors_memory) X(script_errors_timeout) \
-	X(script_skipped) X(timers_fired) X(pkts_sent) X(pkts_modified) \
+	X(script_skipped) X(script_reloads) X(script_reload_failures) X(timers_fired) X(pkts_sent) X(pkts_modified) \
 	STATS_CYCLES(X)
 
 /* With --cycles, time stamp counter cycles of the core's loop: busy (an

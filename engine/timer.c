@@ -65,15 +65,9 @@ timers_rebase(struct timers *t, uint64_t delta)
 		t->h[i].deadline = timers_after(t->h[i].deadline, delta);
 }
 
-int
-timers_pop_due(struct timers *t, uint64_t now, struct utimer *out)
+static void
+sift_down(struct timers *t, uint32_t i)
 {
-	uint32_t i = 0;
-
-	if (t->n == 0 || t->h[0].deadline > now)
-		return 0;
-	*out = t->h[0];
-	t->h[0] = t->h[--t->n];
 	for (;;) {
 		uint32_t l = 2 * i + 1, r = l + 1, m = i;
 		struct utimer tmp;
@@ -89,5 +83,31 @@ timers_pop_due(struct timers *t, uint64_t now, struct utimer *out)
 		t->h[m] = tmp;
 		i = m;
 	}
+}
+
+int
+timers_pop_due(struct timers *t, uint64_t now, struct utimer *out)
+{
+	if (t->n == 0 || t->h[0].deadline > now)
+		return 0;
+	*out = t->h[0];
+	t->h[0] = t->h[--t->n];
+	sift_down(t, 0);
 	return 1;
+}
+
+uint32_t
+timers_drop_lua(struct timers *t, int32_t lo, int32_t hi)
+{
+	uint32_t i, n = 0, dropped;
+
+	for (i = 0; i < t->n; i++)
+		if (t->h[i].lua < lo || t->h[i].lua >= hi)
+			t->h[n++] = t->h[i];
+	dropped = t->n - n;
+	t->n = n;
+	/* Rebuild the heap; (deadline, seq) orders it as before. */
+	for (i = n / 2; i-- > 0;)
+		sift_down(t, i);
+	return dropped;
 }

@@ -49,6 +49,11 @@ timers_add(struct timers *t, const struct utimer *u);
 void
 timers_rebase(struct timers *t, uint64_t delta);
 
+/* Disarm every timer whose Lua function id is in [lo, hi) (a script that
+ * is reloaded); returns how many. */
+uint32_t
+timers_drop_lua(struct timers *t, int32_t lo, int32_t hi);
+
 /* Pop the earliest timer if it is due at `now`; returns 1 if one was
  * popped into *out. */
 int

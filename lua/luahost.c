@@ -12,7 +12,11 @@
  *    compiled code ignores hooks), so the main thread's watchdog signals the
  *    core's thread, and the handler jumps back here out of the Lua code; the
  *    lua_State is then abandoned and the core carries on without its script
- *    (each further call it would have made is counted as skipped).
+ *    (each further call it would have made is counted as skipped) until a
+ *    reload.
+ *
+ * Reload (SIGHUP): between two bursts the script is loaded again into a new
+ * state; only once that worked does the old one end (see reload()).
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -44,6 +48,9 @@ struct lua_core {
 	volatile int armed;		/* jb is valid */
 	volatile int stopped;		/* the watchdog stopped the script */
 	int scenario;			/* --scenario: the script is one */
+	int gen;			/* which load of the script runs */
+	const struct mb_opts *opts;
+	const char *prog;
 	sigjmp_buf jb;
 	pthread_t thread;
 };
@@ -244,31 +251,23 @@ set_path(lua_State *L, const char *script)
 	lua_pop(L, 1);
 }
 
-struct lua_core *
-luahost_create(mctx_t mctx, const struct mb_opts *o, const char *prog)
+/* A new Lua state with the mos module bound to the core and generation
+ * gen, the script loaded and run with (mctx, args...); NULL after printing
+ * why not. A script stopped by the watchdog while loading leaves its state
+ * abandoned (it may be inconsistent): not closed, never used again. */
+static lua_State *
+load_script(struct lua_core *volatile lc, int gen)
 {
-	/* volatile: used again after the watchdog's siglongjmp. */
-	struct lua_core *volatile lc = calloc(1, sizeof(*lc));
-	lua_State *L;
+	const struct mb_opts *o = lc->opts;
+	lua_State *volatile L;
 	int i, nargs;
 
-	if (lc == NULL)
-		return NULL;
-	lc->mctx = mctx;
-	lc->cpu = mctx->cpu;
-	lc->cap = (size_t)o->lua_mem_mb << 20;
-	lc->scenario = o->scenario;
-	lc->thread = pthread_self();
-	self = lc;
-	luahost_cores[mctx->cpu] = lc;
 	L = lua_newstate(capped_alloc, lc);
 	if (L == NULL) {
 		fprintf(stderr, "%s: core %d: cannot create a Lua state\n",
-			prog, mctx->cpu);
-		free(lc);
+			lc->prog, lc->cpu);
 		return NULL;
 	}
-	lc->L = L;
 	luaL_openlibs(L);
 	set_path(L, o->script);
 
@@ -276,21 +275,22 @@ luahost_create(mctx_t mctx, const struct mb_opts *o, const char *prog)
 	lua_getglobal(L, "require");
 	lua_pushstring(L, "mos");
 	if (lua_pcall(L, 1, 1, 1) != 0) {
-		fprintf(stderr, "%s: cannot load the mos module: %s\n", prog,
-			lua_tostring(L, -1));
+		fprintf(stderr, "%s: cannot load the mos module: %s\n",
+			lc->prog, lua_tostring(L, -1));
 		goto fail;
 	}
-	/* mos.mctx: the core this state belongs to. */
+	/* mos.mctx: the core this state belongs to; mos.gen: which load. */
 	lua_getfield(L, -1, "_attach");
-	lua_pushinteger(L, mctx->cpu);
-	if (lua_pcall(L, 1, 0, 1) != 0) {
-		fprintf(stderr, "%s: %s\n", prog, lua_tostring(L, -1));
+	lua_pushinteger(L, lc->cpu);
+	lua_pushinteger(L, gen);
+	if (lua_pcall(L, 2, 0, 1) != 0) {
+		fprintf(stderr, "%s: %s\n", lc->prog, lua_tostring(L, -1));
 		goto fail;
 	}
 	lua_setglobal(L, "mos");
 
 	if (luaL_loadfile(L, o->script) != 0) {
-		fprintf(stderr, "%s: %s\n", prog, lua_tostring(L, -1));
+		fprintf(stderr, "%s: %s\n", lc->prog, lua_tostring(L, -1));
 		goto fail;
 	}
 	/* The script runs with (mctx, args...). */
@@ -302,65 +302,92 @@ luahost_create(mctx_t mctx, const struct mb_opts *o, const char *prog)
 		lua_pushstring(L, o->script_argv[i]);
 	if (sigsetjmp(lc->jb, 1) != 0) {
 		fprintf(stderr, "%s: core %d: the script did not finish "
-			"loading within %d ms\n", prog, mctx->cpu,
+			"loading within %d ms\n", lc->prog, lc->cpu,
 			o->watchdog_ms);
-		/* The state is abandoned: it may be inconsistent. */
-		luahost_cores[mctx->cpu] = NULL;
-		free(lc);
-		self = NULL;
 		return NULL;
 	}
 	lc->armed = 1;
 	if (lua_pcall(L, nargs + 1, 0, 1) != 0) {
 		lc->armed = 0;
-		fprintf(stderr, "%s: %s\n", prog, lua_tostring(L, -1));
+		fprintf(stderr, "%s: %s\n", lc->prog, lua_tostring(L, -1));
 		goto fail;
 	}
 	lc->armed = 0;
 	lua_settop(L, 0);
-	return lc;
+	return L;
 fail:
 	lc->armed = 0;
-	luahost_cores[mctx->cpu] = NULL;
 	lua_close(L);
-	free(lc);
-	self = NULL;
 	return NULL;
+}
+
+struct lua_core *
+luahost_create(mctx_t mctx, const struct mb_opts *o, const char *prog)
+{
+	struct lua_core *lc = calloc(1, sizeof(*lc));
+
+	if (lc == NULL)
+		return NULL;
+	lc->mctx = mctx;
+	lc->cpu = mctx->cpu;
+	lc->cap = (size_t)o->lua_mem_mb << 20;
+	lc->scenario = o->scenario;
+	lc->opts = o;
+	lc->prog = prog;
+	lc->thread = pthread_self();
+	self = lc;
+	luahost_cores[mctx->cpu] = lc;
+	lc->L = load_script(lc, 0);
+	if (lc->L == NULL) {
+		/* (A state the watchdog abandoned is never used again.) */
+		luahost_cores[mctx->cpu] = NULL;
+		free(lc);
+		self = NULL;
+		return NULL;
+	}
+	return lc;
 }
 
 /* The core's loop after its script was stopped: every Lua call the engine
  * asks for is skipped (a filter counts as false). A scenario's tests
- * cannot go on: TAP's "Bail out!" says so to whatever reads its output. */
-static void
+ * cannot go on: TAP's "Bail out!" says so to whatever reads its output.
+ * 1 when a reload is asked, 0 when the core has finished. */
+static int
 run_without_script(struct lua_core *lc)
 {
 	struct mosffi_invoke *inv = mosffi_invoke_slot(lc->mctx);
+	int r;
 
 	if (lc->scenario) {
 		printf("Bail out! the scenario was stopped (see the standard "
 		       "error)\n");
 		fflush(stdout);
 	}
-
-	while (mosffi_run(lc->mctx)) {
+	while ((r = mosffi_run(lc->mctx)) != 0) {
+		if (r == 2)
+			return 1;
 		inv->failed = 1;
 		mbx_count_skipped(lc->mctx);
 	}
+	return 0;
 }
 
-int
-luahost_run(struct lua_core *lc)
+/* Run the loaded script's loop until the core finishes (0) or is asked
+ * to reload (1). */
+static int
+run_loaded(struct lua_core *lc)
 {
 	lua_State *L = lc->L;
+	const char *why;
 
-	self = lc;
+	if (L == NULL)
+		return run_without_script(lc);
 	if (sigsetjmp(lc->jb, 1) != 0) {
 		mosffi_script_error(lc->mctx, MOSFFI_ERR_TIMEOUT,
 				    "a callback ran longer than the watchdog "
 				    "allows; the script is stopped on this core");
 		lc->L = NULL;	/* abandoned, see the file comment */
-		run_without_script(lc);
-		return 0;
+		return run_without_script(lc);
 	}
 	lua_settop(L, 0);
 	lua_pushcfunction(L, traceback);
@@ -371,14 +398,85 @@ luahost_run(struct lua_core *lc)
 	lua_getfield(L, -1, "mctx");
 	lua_remove(L, -2);
 	lc->armed = 1;
-	if (lua_pcall(L, 1, 0, 1) != 0) {
+	if (lua_pcall(L, 1, 1, 1) != 0) {
 		lc->armed = 0;
 		mosffi_script_error(lc->mctx, MOSFFI_ERR_RUNTIME,
 				    lua_tostring(L, -1));
-		run_without_script(lc);
-		return 0;
+		return run_without_script(lc);
 	}
 	lc->armed = 0;
+	why = lua_tostring(L, -1);
+	return why != NULL && strcmp(why, "reload") == 0;
+}
+
+/* The old load's end: its mos.at_exit functions, under the watchdog. 0,
+ * or -1 when the watchdog stopped them (the state is then abandoned). */
+static int
+finish_old(struct lua_core *lc, lua_State *L)
+{
+	if (sigsetjmp(lc->jb, 1) != 0)
+		return -1;
+	lua_settop(L, 0);
+	lua_pushcfunction(L, traceback);
+	lua_getglobal(L, "mos");
+	lua_getfield(L, -1, "_finish");
+	lua_remove(L, -2);
+	lua_getglobal(L, "mos");
+	lua_getfield(L, -1, "mctx");
+	lua_remove(L, -2);
+	lc->armed = 1;
+	if (lua_pcall(L, 1, 0, 1) != 0)
+		mosffi_script_error(lc->mctx, MOSFFI_ERR_RUNTIME,
+				    lua_tostring(L, -1));
+	lc->armed = 0;
+	return 0;
+}
+
+/*
+ * SIGHUP, between two bursts: load the script again in a new state. If it
+ * loads, the old load ends (its at_exit functions), its sockets (and the
+ * flows' sockets made from them) are closed and its timers disarmed, and
+ * the new one runs from the next burst on. If it does not, what it opened
+ * is closed and the old load runs on (or none, if none ran).
+ */
+static void
+reload(struct lua_core *lc)
+{
+	int gen = (lc->gen + 1) % MOSFFI_GENERATIONS;
+	lua_State *L, *old = lc->L;
+
+	mosffi_busy(lc->mctx, 1);
+	lc->stopped = 0;
+	L = load_script(lc, gen);
+	if (L == NULL) {
+		mosffi_retire(lc->mctx, gen);
+		mosffi_reloaded(lc->mctx, 0);
+		fprintf(stderr, "%s: core %d: the script did not reload; %s\n",
+			lc->prog, lc->cpu, old != NULL ?
+			"the one loaded before runs on" :
+			"the core runs on without a script");
+		mosffi_busy(lc->mctx, 0);
+		return;
+	}
+	if (old != NULL && finish_old(lc, old) != 0)
+		old = NULL;	/* abandoned by the watchdog */
+	mosffi_retire(lc->mctx, lc->gen);
+	if (old != NULL)
+		lua_close(old);
+	lc->L = L;
+	lc->gen = gen;
+	mosffi_reloaded(lc->mctx, 1);
+	mosffi_busy(lc->mctx, 0);
+	fprintf(stderr, "%s: core %d: %s reloaded\n", lc->prog, lc->cpu,
+		lc->opts->script);
+}
+
+int
+luahost_run(struct lua_core *lc)
+{
+	self = lc;
+	while (run_loaded(lc))
+		reload(lc);
 	return 0;
 }
 

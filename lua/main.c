@@ -3,6 +3,8 @@
  * loads native plugins and the Lua policy on every worker core (host.c),
  * shows progress, and writes the counters at exit.
  *
+ * SIGHUP reloads the Lua script on every core (luahost.c).
+ *
  * Exit status: 0 after a complete run, 1 on a start-up or run-time error,
  * 2 on a usage error, 128 + the signal for a SIGINT or SIGTERM before the
  * run starts, 130 for a second one while it stops.
@@ -21,6 +23,13 @@
 #include "host.h"
 
 static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t reload_asked;
+
+static void
+on_hup(int sig)
+{
+	reload_asked = sig;
+}
 
 static void
 on_signal(int sig)
@@ -51,6 +60,9 @@ catch_signals(int restart)
 	sa.sa_flags = restart ? SA_RESTART : 0;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 static double
@@ -186,6 +198,14 @@ main(int argc, char **argv)
 
 		nanosleep(&ts, NULL);
 		host_watch(&host);
+		if (reload_asked) {
+			reload_asked = 0;
+			if (o.script != NULL && !o.scenario)
+				mbx_reload();
+			else
+				fprintf(stderr, "%s: SIGHUP: no script to "
+					"reload\n", prog);
+		}
 		if (progress && now_s() - last_t >= 0.5)
 			show_progress(&o, t0, &last_t, &last_rx);
 		if (o.time_s > 0 && now_s() - t0 >= o.time_s)

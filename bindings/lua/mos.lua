@@ -37,14 +37,22 @@ end
 
 -- -- Lua functions registered with the engine ------------------------------
 
-local fns = {}          -- id -> function
-local fn_ids = {}       -- function -> id
+-- The engine knows a function by base + its index in fns: base is this
+-- load's generation times MOSFFI_FN_SPAN, so that after a reload the old
+-- script's ids are told apart from the new one's (see M._attach).
+local fns = {}          -- index -> function
+local fn_ids = {}       -- function -> id (base + index)
+local base = 0
 
 local function fn_id(f)
     local id = fn_ids[f]
     if id == nil then
-        id = #fns + 1
-        fns[id] = f
+        if #fns + 1 >= C.MOSFFI_FN_SPAN then
+            error("mos: more than 1048575 distinct Lua functions given " ..
+                  "to the engine", 3)
+        end
+        fns[#fns + 1] = f
+        id = base + #fns
         fn_ids[f] = id
     end
     return id
@@ -72,8 +80,9 @@ function M.register_signal(signum, handler)
           "(moonbox stops on SIGINT by itself)", 2)
 end
 
+-- (Marked as this script's own: a reload closes it.)
 function M.socket(mctx, domain, type, protocol)
-    return C.mtcp_socket(mctx, domain, type, protocol or 0)
+    return C.mosffi_socket(mctx, domain, type, protocol or 0, M.gen)
 end
 function M.close(mctx, sock) return C.mtcp_close(mctx, sock) end
 
@@ -334,7 +343,7 @@ end
 -- error it raised, counted as the run loop counts it.
 function M._call(mctx)
     local inv = C.mosffi_invoke_slot(mctx)
-    local ok, r = xpcall(fns[inv.fn], on_error, mctx, inv.sock, inv.side,
+    local ok, r = xpcall(fns[inv.fn - base], on_error, mctx, inv.sock, inv.side,
                          tonumber(inv.event), inv.arg)
     if ok then
         if inv.kind == 1 then inv.ret = r and 1 or 0 end
@@ -359,29 +368,46 @@ function M._run(mctx)
     end
     local inv = C.mosffi_invoke_slot(mctx)
     local run = C.mosffi_run
+    local fbase = base
 
     local function loop()
-        while run(mctx) ~= 0 do
-            local r = fns[inv.fn](mctx, inv.sock, inv.side,
-                                  tonumber(inv.event), inv.arg)
+        local step = run(mctx)
+        while step == 1 do
+            local r = fns[inv.fn - fbase](mctx, inv.sock, inv.side,
+                                          tonumber(inv.event), inv.arg)
             if inv.kind == 1 then inv.ret = r and 1 or 0 end
+            step = run(mctx)
         end
+        return step
     end
 
+    local step
     while true do
         local ok, r = xpcall(loop, on_error)
-        if ok then break end
+        if ok then step = r break end
         inv.failed = 1
         report(mctx, inv.kind == 1 and C.MOSFFI_ERR_FILTER or
                C.MOSFFI_ERR_RUNTIME, r)
     end
+    -- SIGHUP: the host loads the script again, then ends this load with
+    -- M._finish (the new one runs from then on).
+    if step == 2 then return "reload" end
     run_at_exit(mctx)
 end
 
--- Bind the module to its core (called by the moonbox program).
-function M._attach(core)
+-- The end of this load when a reload replaces it: its mos.at_exit
+-- functions run (the host then closes its sockets and its Lua state).
+function M._finish(mctx)
+    run_at_exit(mctx)
+end
+
+-- Bind the module to its core and to its load's generation (0 first,
+-- then one more at each reload), which the Lua function ids carry.
+function M._attach(core, gen)
     M.mctx = C.mosffi_mctx(core)
     M.core = core
+    M.gen = gen or 0
+    base = M.gen * C.MOSFFI_FN_SPAN
 end
 
 -- The script's arguments (also passed to the script as ... after mctx).

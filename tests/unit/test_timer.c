@@ -1,8 +1,8 @@
 /*
  * test_timer.c - unit tests of the user-timer heap (engine/timer.c):
  * deadline order, arming order among equal deadlines, due-time checks,
- * rebasing, growth, and random sequences of arming and popping checked
- * against a sorted reference.
+ * rebasing, growth, and random sequences of arming, popping and dropping a
+ * reloaded script's timers checked against a sorted reference.
  *
  * TIMER_FUZZ_SEED (environment) sets the seed of the random test.
  */
@@ -264,6 +264,24 @@ test_random(void **state)
 			refv[b] = refv[--nref];
 		}
 		assert_int_equal(t.n, (uint32_t)nref);
+		/* Sometimes a script is reloaded: its timers go, the rest
+		 * keep their order. */
+		if (round % 300 == 150 && armed > 0) {
+			int32_t lo = (int32_t)(rnd() % armed);
+			int32_t hi = lo + (int32_t)(rnd() % 200);
+			uint32_t want = 0;
+
+			for (k = 0; k < nref;) {
+				if (refv[k].id >= lo && refv[k].id < hi) {
+					refv[k] = refv[--nref];
+					want++;
+				} else {
+					k++;
+				}
+			}
+			assert_int_equal(timers_drop_lua(&t, lo, hi), want);
+			assert_int_equal(t.n, (uint32_t)nref);
+		}
 		/* Sometimes the clock jumps: everything moves with it. */
 		if (round % 500 == 250) {
 			uint64_t d = rnd() % 100000;
