@@ -56,7 +56,7 @@ hup() {
 }
 
 start() {
-	"$MOONBOX" --no-progress --watchdog 300 --stats st.json "$@" \
+	"$MOONBOX" --no-progress --watchdog 1000 --stats st.json "$@" \
 		--port "net_pcap0,rx_pcap=$DEMO,infinite_rx=1" \
 		--port net_null0 policy.lua >out 2>err &
 	PID=$!
@@ -95,7 +95,7 @@ ticks=$(grep -c "tick v2" err)
 wait_for err "tick v2" $((ticks + 3))
 printf 'while true do end\n' >policy.lua
 hup "did not reload; the one loaded before runs on" 2
-grep -q "did not finish loading within 300 ms" err ||
+grep -q "did not finish loading within 1000 ms" err ||
 	fail "the stuck load is not reported"
 ticks=$(grep -c "tick v2" err)
 wait_for err "tick v2" $((ticks + 3))

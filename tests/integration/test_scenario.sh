@@ -109,7 +109,7 @@ cat >"$TMP/hang.lua" <<'LUA'
 local sc = require "mos.scenario"
 sc.test("loops", function(t) while true do end end)
 LUA
-rc=$(run_status "$TMP/hang" timeout 60 "$MOONBOX" --watchdog 300 \
+rc=$(run_status "$TMP/hang" timeout 60 "$MOONBOX" --watchdog 1000 \
 	--scenario "$TMP/hang.lua")
 assert_eq "$rc" 1 "exit status of a stopped scenario"
 grep -q "watchdog" "$TMP/hang.err" || fail "no word of the watchdog"
@@ -122,7 +122,7 @@ mos.register_callback(mctx, s, mos.MOS_ON_PKT_IN, mos.MOS_NULL,
     function() while true do end end)
 sc.test("a callback loops", function(t) t:conn{}:syn() end)
 LUA
-rc=$(run_status "$TMP/hang2" timeout 60 "$MOONBOX" --watchdog 300 \
+rc=$(run_status "$TMP/hang2" timeout 60 "$MOONBOX" --watchdog 1000 \
 	--scenario "$TMP/hang2.lua")
 assert_eq "$rc" 1 "exit status when a policy's callback is stopped"
 grep -q "^Bail out!" "$TMP/hang2.out" || fail "TAP not told (callback)"
