@@ -372,6 +372,21 @@ run_without_script(struct lua_core *lc)
 	return 0;
 }
 
+/* Push, for lua_pcall(L, 1, ...) with the error handler at 1: the traceback
+ * handler, mos[fn] and its argument, mos.mctx. */
+static void
+push_mos_call(lua_State *L, const char *fn)
+{
+	lua_settop(L, 0);
+	lua_pushcfunction(L, traceback);
+	lua_getglobal(L, "mos");
+	lua_getfield(L, -1, fn);
+	lua_remove(L, -2);
+	lua_getglobal(L, "mos");
+	lua_getfield(L, -1, "mctx");
+	lua_remove(L, -2);
+}
+
 /* Run the loaded script's loop until the core finishes (0) or is asked
  * to reload (1). */
 static int
@@ -389,14 +404,7 @@ run_loaded(struct lua_core *lc)
 		lc->L = NULL;	/* abandoned, see the file comment */
 		return run_without_script(lc);
 	}
-	lua_settop(L, 0);
-	lua_pushcfunction(L, traceback);
-	lua_getglobal(L, "mos");
-	lua_getfield(L, -1, "_run");
-	lua_remove(L, -2);
-	lua_getglobal(L, "mos");
-	lua_getfield(L, -1, "mctx");
-	lua_remove(L, -2);
+	push_mos_call(L, "_run");
 	lc->armed = 1;
 	if (lua_pcall(L, 1, 1, 1) != 0) {
 		lc->armed = 0;
@@ -416,14 +424,7 @@ finish_old(struct lua_core *lc, lua_State *L)
 {
 	if (sigsetjmp(lc->jb, 1) != 0)
 		return -1;
-	lua_settop(L, 0);
-	lua_pushcfunction(L, traceback);
-	lua_getglobal(L, "mos");
-	lua_getfield(L, -1, "_finish");
-	lua_remove(L, -2);
-	lua_getglobal(L, "mos");
-	lua_getfield(L, -1, "mctx");
-	lua_remove(L, -2);
+	push_mos_call(L, "_finish");
 	lc->armed = 1;
 	if (lua_pcall(L, 1, 0, 1) != 0)
 		mosffi_script_error(lc->mctx, MOSFFI_ERR_RUNTIME,
