@@ -73,7 +73,7 @@ ticks_after() {
 	sed -n "/$2/,\$p" "$1" | grep -c -- "$3" || true
 }
 
-step "one core: v1, v2, a failing v3, a stuck v4; v2 runs to the end"
+step "one core: v1, v2, a failing v3; v2 runs to the end"
 version v1 >policy.lua
 start
 wait_for err "tick v1" 3
@@ -93,12 +93,6 @@ hup "did not reload; the one loaded before runs on" 1
 grep -q "v3 fails on purpose" err || fail "v3's error is not reported"
 ticks=$(grep -c "tick v2" err)
 wait_for err "tick v2" $((ticks + 3))
-printf 'while true do end\n' >policy.lua
-hup "did not reload; the one loaded before runs on" 2
-grep -q "did not finish loading within 1000 ms" err ||
-	fail "the stuck load is not reported"
-ticks=$(grep -c "tick v2" err)
-wait_for err "tick v2" $((ticks + 3))
 stop
 [ ! -e ghost ] || fail "a callback or timer of the failed load ran"
 assert_eq "$(ticks_after err 'reloaded' 'tick v1')" 0 "v1 ticks after the reload"
@@ -111,9 +105,30 @@ rx=$(json_get st.json rx_packets)
 assert_eq "$((v1 + v2))" "$rx" "packets seen by v1 and v2 together"
 assert_eq "$(json_get st.json tx_packets)" "$rx" "packets forwarded"
 assert_eq "$(json_get st.json script_reloads)" 1 "script_reloads"
-assert_eq "$(json_get st.json script_reload_failures)" 2 \
+assert_eq "$(json_get st.json script_reload_failures)" 1 \
 	"script_reload_failures"
 assert_eq "$(json_get st.json script_errors)" 0 "script_errors"
+
+# The watchdog abandons the Lua state it stops, on purpose (see
+# lua/luahost.c): under LeakSanitizer, the runs below where it acts leave
+# those blocks (tests/lsan-abandoned.supp). The runs above and after are
+# checked whole: a reload closes the old state.
+export LSAN_OPTIONS="suppressions=$MB_SRC/tests/lsan-abandoned.supp"
+
+step "a load that never ends is stopped; the old one runs on"
+version v1 >policy.lua
+start
+wait_for err "tick v1" 3
+printf 'while true do end\n' >policy.lua
+hup "did not reload; the one loaded before runs on" 1
+grep -q "did not finish loading within 1000 ms" err ||
+	fail "the stuck load is not reported"
+ticks=$(grep -c "tick v1" err)
+wait_for err "tick v1" $((ticks + 3))
+stop
+grep -q "^v1 core 0: " out || fail "v1's at_exit did not run"
+assert_eq "$(json_get st.json script_reload_failures)" 1 \
+	"script_reload_failures"
 
 step "a core whose script the watchdog stopped gets one again"
 cat >policy.lua <<'LUA'
@@ -130,6 +145,8 @@ wait_for err "tick v5" 3
 stop
 grep -q "^v5 core 0: " out || fail "v5's at_exit did not run"
 assert_eq "$(json_get st.json script_reloads)" 1 "script_reloads"
+
+unset LSAN_OPTIONS
 
 step "-c 2: each core reloads"
 version v1 >policy.lua
