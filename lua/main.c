@@ -203,8 +203,9 @@ main(int argc, char **argv)
 			if (o.script != NULL && !o.scenario)
 				mbx_reload();
 			else
-				fprintf(stderr, "%s: SIGHUP: no script to "
-					"reload\n", prog);
+				fprintf(stderr, "%s: SIGHUP ignored: %s\n",
+					prog, o.scenario ? "a scenario is not "
+					"reloaded" : "no script to reload");
 		}
 		if (progress && now_s() - last_t >= 0.5)
 			show_progress(&o, t0, &last_t, &last_rx);

@@ -176,6 +176,6 @@ step "a plugin-only run has nothing to reload"
 	--port net_null0 >out 2>err &
 PID=$!
 sleep 1
-hup "SIGHUP: no script to reload" 1
+hup "SIGHUP ignored: no script to reload" 1
 stop
 echo "ok"
