@@ -136,7 +136,7 @@ assert_eq "$rc" 2 "--scenario with --port"
 rc=$(run_status "$TMP/u3" "$MOONBOX" --scenario)
 assert_eq "$rc" 2 "--scenario without a script"
 
-step "a native plugin meets the same scenario as its Lua twin"
+step "native plugins meet the same scenarios as their Lua twins"
 : "${MB_BUILD:?MB_BUILD must name the build directory}"
 : "${MB_SRC:?MB_SRC must name the source directory}"
 rc=$(cd "$MB_SRC" && run_status "$TMP/plugin" "$MOONBOX" \
@@ -149,6 +149,14 @@ assert_eq "$(grep -c '^ok ' "$TMP/plugin.out")" 5 "tests passed"
 rc=$(cd "$MB_SRC" && run_status "$TMP/noplugin" "$MOONBOX" \
 	--scenario tests/scenarios/firewall.lua plugin)
 assert_eq "$rc" 1 "the firewall scenario without a firewall"
+rc=$(cd "$MB_SRC" && run_status "$TMP/natplugin" "$MOONBOX" \
+	--plugin "$MB_BUILD/scripts/c/nat.so" --plugin-arg ip=192.0.2.1 \
+	--plugin-arg ports=2000-2002 --scenario tests/scenarios/nat.lua plugin)
+assert_eq "$rc" 0 "C nat scenario ($(grep 'ok' "$TMP/natplugin.out"))"
+assert_eq "$(grep -c '^ok ' "$TMP/natplugin.out")" 4 "nat tests passed"
+rc=$(cd "$MB_SRC" && run_status "$TMP/nonat" "$MOONBOX" \
+	--scenario tests/scenarios/nat.lua plugin)
+assert_eq "$rc" 1 "the nat scenario without a NAT"
 
 step "built and decoded frames agree with tshark"
 cat >"$TMP/sums.lua" <<LUA

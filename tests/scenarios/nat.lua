@@ -2,10 +2,17 @@
 -- three ports: what its header promises (ports handed out in order, the
 -- replies mapped back, a full pool refusing flows, a port reused only
 -- after the others), with checksums read by the scenario's own code.
+-- With the argument "plugin", the C version (scripts/c/nat.c), loaded as
+-- a plugin, meets the same tests:
 --   moonbox --scenario tests/scenarios/nat.lua
+--   moonbox --plugin build/scripts/c/nat.so --plugin-arg ip=192.0.2.1 \
+--       --plugin-arg ports=2000-2002 --scenario tests/scenarios/nat.lua plugin
 local sc = require "mos.scenario"
+local _, mode = ...
 
-sc.policy("scripts/nat.lua", "192.0.2.1", "2000-2002")
+if mode ~= "plugin" then
+    sc.policy("scripts/nat.lua", "192.0.2.1", "2000-2002")
+end
 
 local SERVER = "203.0.113.5:80"
 
