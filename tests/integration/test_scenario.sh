@@ -4,8 +4,10 @@
 # scenario/NAME. Here: a failing test fails the run and says where, with
 # the TAP lines exactly; a policy's failing callback is listed and its
 # packet follows --on-error; a test that never returns is stopped by the
-# watchdog; misuse is refused with the documented status; and the frames
-# the scenario builds and reads agree with tshark about their checksums.
+# watchdog; misuse is refused with the documented status; the C firewall
+# and nat plugins meet their Lua twins' scenarios; the frames the scenario
+# builds and reads agree with tshark (checksums, fragments); and
+# mos_scenario(3) documents every function and prints true examples.
 . "$(dirname "$0")/lib.sh"
 
 step "a failing test fails the run, the others still run"

@@ -2,7 +2,8 @@
 -- of a clean connection as ref/mos-semantics.md §2.4 gives it (the
 -- oracle: a table written from mOS's code, not from moonbox's output),
 -- frames forwarded byte for byte, retransmissions, orphans, malformed
--- frames and the idle timeout on the packet clock.
+-- frames, the idle timeout and a timer on the packet clock, a push of
+-- many bursts, and IPv4 fragments.
 --   moonbox --scenario tests/scenarios/engine.lua
 local sc = require "mos.scenario"
 
