@@ -33,14 +33,11 @@ static const struct {
 static struct core *
 scn_core(mctx_t mctx)
 {
-	struct core *c;
-
 	if (!g_rt.opts.scenario) {
 		errno = EINVAL;
 		return NULL;
 	}
-	c = api_core_own(mctx);
-	return c;
+	return api_core_own(mctx);
 }
 
 static struct rt_port *
@@ -139,7 +136,7 @@ mosffi_scn_pull(mctx_t mctx, int port, void *buf, uint32_t cap,
 	struct rt_port *p = scn_port(port);
 	struct rte_mbuf *m;
 	const void *src;
-	uint32_t len;
+	uint32_t len, n;
 
 	if (c == NULL || p == NULL)
 		return -1;
@@ -150,9 +147,10 @@ mosffi_scn_pull(mctx_t mctx, int port, void *buf, uint32_t cap,
 	if (rte_ring_dequeue(p->scn_tx, (void **)&m) != 0)
 		return 0;
 	len = rte_pktmbuf_pkt_len(m);
-	src = rte_pktmbuf_read(m, 0, len < cap ? len : cap, buf);
+	n = len < cap ? len : cap;
+	src = rte_pktmbuf_read(m, 0, n, buf);
 	if (src != NULL && src != buf)
-		memcpy(buf, src, len < cap ? len : cap);
+		memcpy(buf, src, n);
 	*flags = (m->ol_flags & g_rt.gen_flag) ? MOSFFI_SCN_GENERATED : 0;
 	rte_pktmbuf_free(m);
 	return (int)len;

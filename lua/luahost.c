@@ -47,7 +47,6 @@ struct lua_core {
 	volatile int in_alloc;
 	volatile int armed;		/* jb is valid */
 	volatile int stopped;		/* the watchdog stopped the script */
-	int scenario;			/* --scenario: the script is one */
 	int gen;			/* which load of the script runs */
 	const struct mb_opts *opts;
 	const char *prog;
@@ -331,7 +330,6 @@ luahost_create(mctx_t mctx, const struct mb_opts *o, const char *prog)
 	lc->mctx = mctx;
 	lc->cpu = mctx->cpu;
 	lc->cap = (size_t)o->lua_mem_mb << 20;
-	lc->scenario = o->scenario;
 	lc->opts = o;
 	lc->prog = prog;
 	lc->thread = pthread_self();
@@ -358,7 +356,7 @@ run_without_script(struct lua_core *lc)
 	struct mosffi_invoke *inv = mosffi_invoke_slot(lc->mctx);
 	int r;
 
-	if (lc->scenario) {
+	if (lc->opts->scenario) {
 		printf("Bail out! the scenario was stopped (see the standard "
 		       "error)\n");
 		fflush(stdout);
