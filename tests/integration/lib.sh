@@ -82,6 +82,22 @@ checksums_ok() {
 	assert_eq "$good" "$total" "$1: frames with good IP and TCP checksums"
 }
 
+# example_blocks PAGE PREFIX: the .EX/.EE blocks of a man page's EXAMPLES
+# section as files PREFIX01, PREFIX02, ..., its roff escapes turned back
+# into text (\- is '-', \(aq a quote, \e a backslash, \& nothing).
+example_blocks() {
+	awk -v out="$2" '
+		/^\.SH/ { inex = ($0 ~ /^\.SH +"?EXAMPLES"?/); next }
+		inex && /^\.EX/ { n++; code = 1; next }
+		inex && /^\.EE/ { code = 0; next }
+		code { print > (out sprintf("%02d", n)) }
+	' "$1" || fail "cannot read the examples of $1"
+	set -- "$2"[0-9][0-9]
+	[ -f "$1" ] || return 0
+	sed -i -e 's/\\-/-/g' -e 's/\\(aq/'"'"'/g' -e 's/\\&//g' \
+		-e 's/\\e/\\/g' "$@"
+}
+
 # run_moonbox ARGS...: moonbox without the progress line.
 run_moonbox() {
 	"$MOONBOX" --no-progress "$@"

@@ -127,18 +127,10 @@ for p in "$MAN"/man3/*.3; do
 	esac
 	base=$(basename "$p" .3)
 	mkdir -p "$TMP/ex/$base"
-	awk -v out="$TMP/ex/$base/ex" '
-		/^\.SH/ { inex = ($0 ~ /^\.SH +"?EXAMPLES"?/); next }
-		inex && /^\.EX/ { n++; code = 1; next }
-		inex && /^\.EE/ { code = 0; next }
-		code { print > (out n ".c") }
-	' "$p"
-	set -- "$TMP/ex/$base"/ex*.c
+	example_blocks "$p" "$TMP/ex/$base/ex"
+	set -- "$TMP/ex/$base"/ex[0-9][0-9]
 	[ -f "$1" ] || fail "$p: no C example in EXAMPLES"
 	for c in "$@"; do
-		# roff escapes back to C: \- is '-', \e is a backslash.
-		sed -i -e 's/\\-/-/g' -e 's/\\(aq/'"'"'/g' -e 's/\\&//g' \
-			-e 's/\\e/\\/g' "$c"
 		"$CC" -fsyntax-only -std=gnu11 -Wall -Wextra \
 			-Wno-unused-parameter -Werror -I"$INC" -x c "$c" \
 			2>"$TMP/cc.err" ||
@@ -187,15 +179,9 @@ done <"$TMP/mos_fields"
 # as its "--   moonbox ARGS" line says on the demo capture; a block right
 # after a script is what that script prints.
 mkdir -p "$TMP/lua"
-awk -v out="$TMP/lua/block" '
-	/^\.SH/ { inex = ($0 ~ /^\.SH +"?EXAMPLES"?/); next }
-	inex && /^\.EX/ { n++; code = 1; next }
-	inex && /^\.EE/ { code = 0; next }
-	code { print > (out sprintf("%02d", n)) }
-' "$M3"
-set -- "$TMP/lua"/block*
+example_blocks "$M3" "$TMP/lua/block"
+set -- "$TMP/lua"/block[0-9][0-9]
 [ -f "$1" ] || fail "$M3: no example"
-sed -i -e 's/\\-/-/g' -e 's/\\(aq/'"'"'/g' -e 's/\\&//g' -e 's/\\e/\\/g' "$@"
 nscript=0
 prev=""
 for b in "$@"; do

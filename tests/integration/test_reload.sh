@@ -48,7 +48,7 @@ wait_for() {
 	fail "waited 10 s for '$2' in $1: $(tail -5 "$1")"
 }
 
-# hup_to FILE PATTERN N: reload and wait for the Nth line saying how it
+# hup PATTERN N: reload, and wait for the Nth line of err saying how it
 # went.
 hup() {
 	kill -HUP "$PID"

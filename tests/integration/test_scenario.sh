@@ -217,15 +217,9 @@ while read -r f; do
 	grep -qE "$f[({]" "$TMP/page.txt" || fail "mos_scenario.3 does not document $f"
 done <"$TMP/fields"
 mkdir -p "$TMP/ex"
-awk -v out="$TMP/ex/block" '
-	/^\.SH/ { inex = ($0 ~ /^\.SH +"?EXAMPLES"?/); next }
-	inex && /^\.EX/ { n++; code = 1; next }
-	inex && /^\.EE/ { code = 0; next }
-	code { print > (out sprintf("%02d", n)) }
-' "$PAGE"
-set -- "$TMP/ex"/block*
+example_blocks "$PAGE" "$TMP/ex/block"
+set -- "$TMP/ex"/block[0-9][0-9]
 [ "$#" -ge 4 ] || fail "$PAGE: fewer examples than expected"
-sed -i -e 's/\\-/-/g' -e 's/\\e/\\/g' -e 's/\\&//g' "$@"
 nex=0
 prev=""
 for b in "$@"; do
@@ -234,7 +228,7 @@ for b in "$@"; do
 		[ -n "$prev" ] || fail "$PAGE: an example is neither a scenario nor its output"
 		# (The page keeps no trailing blanks; the firewall's table has.)
 		sed 's/ *$//' "$prev.out" >"$prev.trim"
-		diff -u "$b" "$prev.trim" || fail "$PAGE: $name's output differs"
+		diff -u "$b" "$prev.trim" || fail "$PAGE: the output of $(head -1 "$prev" | cut -c4- | cut -d: -f1) differs"
 		prev=""
 		continue
 	fi
