@@ -1,0 +1,47 @@
+"""inline_server.py - the HTTP/1.1 server of test_inline.sh, run in the
+server's network namespace by Debian's python3:
+
+    inline_server.py ADDR PORT BLOB
+
+Connections stay open between requests (keep-alive), so one connection
+carries several requests, as the test of changed lengths needs. GET /echo
+answers with the request's header lines as the server received them;
+GET /blob answers with the bytes of the file BLOB; anything else is a 404.
+Every answer has a Content-Length.
+"""
+import http.server
+import sys
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path == "/echo":
+            body = str(self.headers).encode("latin-1")
+        elif self.path == "/blob":
+            with open(self.server.blob, "rb") as f:
+                body = f.read()
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s %s\n" % (self.client_address[1], fmt % args))
+
+
+def main():
+    addr, port, blob = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    server = http.server.ThreadingHTTPServer((addr, port), Handler)
+    server.blob = blob
+    print("listening", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# test_inline.sh - moonbox inline between two kernel interfaces, with real
+# TCP stacks at both ends as the oracle: a client and an HTTP server
+# (inline_server.py) in network namespaces of their own, joined only
+# through moonbox's two DPDK af_packet ports on the veth pairs' other ends.
+#  - midstat: a 1 MB download arrives intact; every frame is accounted for.
+#  - stream_dump, -c 2 (the software distributor, live): 6 downloads at
+#    once; each flow's reassembled server stream is the HTTP header plus
+#    the very bytes the server sent, its client stream the request curl
+#    sent.
+#  - firewall: a rule drops the flows to one port (curl times out) while
+#    the other port answers.
+#  - edit_headers.lua: requests grow and shrink in flight (MOS_INSERT and
+#    MOS_CHOMP); three requests on one kept-alive connection, one of them a
+#    1 MB download, succeed: moonbox remapped the sequence and
+#    acknowledgement numbers so that neither kernel noticed, and the
+#    server saw the headers as changed.
+# Needs root (network namespaces); skipped (77) where they are refused.
+. "$(dirname "$0")/lib.sh"
+
+: "${MB_SRC:?MB_SRC must name the source directory}"
+HERE=$(cd "$(dirname "$0")" && pwd)
+cd "$TMP"
+
+# Names of this run's own: tests may run in parallel.
+ID=$(($$ % 100000))
+NC="mbic$ID" NS="mbis$ID"
+IF0="mbi${ID}a" IF1="mbi${ID}b"
+CLI=10.77.0.1 SRV=10.77.0.2
+MB_PID=""
+
+# (set -e holds here too: a teardown step that fails is no failure.)
+inline_cleanup() {
+	local rc=$?
+
+	if [ -n "$MB_PID" ]; then
+		kill -KILL "$MB_PID" 2>/dev/null || true
+	fi
+	for ns in "$NC" "$NS"; do
+		ip netns pids "$ns" 2>/dev/null |
+			xargs -r kill -KILL 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	# Deleting a namespace deletes the veth pairs, but not at once.
+	ip link del "$IF0" 2>/dev/null || true
+	ip link del "$IF1" 2>/dev/null || true
+	(exit $rc)
+	lib_cleanup
+}
+trap inline_cleanup EXIT
+
+step "network namespaces and veth pairs"
+if ! ip netns add "$NC" 2>"$TMP/netns.err"; then
+	echo "SKIP: cannot create network namespaces: $(cat "$TMP/netns.err")"
+	exit 77
+fi
+ip netns add "$NS"
+# No offloads: frames must be real frames of at most the MTU, with their
+# checksums filled in, as on a wire.
+while read -r dev ns addr; do
+	ip link add "$dev" type veth peer name "${dev}p"
+	ip link set "${dev}p" netns "$ns"
+	ip link set "$dev" up
+	ethtool -K "$dev" tso off gso off gro off tx off rx off >/dev/null
+	ip -n "$ns" addr add "$addr/24" dev "${dev}p"
+	ip -n "$ns" link set "${dev}p" up
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" ethtool -K "${dev}p" tso off gso off gro off \
+		tx off rx off >/dev/null
+done <<END
+$IF0 $NC $CLI
+$IF1 $NS $SRV
+END
+
+head -c 1000000 /dev/urandom >blob
+# Not jobs of this shell (the clean-up kills them with their namespace).
+for port in 8080 8081; do
+	(ip netns exec "$NS" "$PY" "$HERE/inline_server.py" "$SRV" "$port" \
+		"$TMP/blob" >"srv$port.out" 2>"srv$port.err" &)
+done
+for _ in $(seq 50); do
+	[ -s srv8080.out ] && [ -s srv8081.out ] && break
+	sleep 0.1
+done
+grep -q listening srv8080.out || fail "the server did not start"
+
+# start NAME ARGS...: moonbox between the two host-side ends, in the
+# background (its output in NAME.out and NAME.err, counters in NAME.json);
+# returns once a connection through it is made.
+start() {
+	local name=$1
+
+	shift
+	"$MOONBOX" --no-progress --port "net_af_packet0,iface=$IF0" \
+		--port "net_af_packet1,iface=$IF1" --stats "$name.json" "$@" \
+		>"$name.out" 2>"$name.err" &
+	MB_PID=$!
+	for _ in $(seq 30); do
+		# A handshake, no data: nothing for the policies to see.
+		if timeout 1 ip netns exec "$NC" bash -c \
+			"exec 3<>/dev/tcp/$SRV/8080" 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$MB_PID" 2>/dev/null ||
+			fail "$name: moonbox ended: $(tail -3 "$name.err")"
+	done
+	fail "$name: no answer through moonbox within 30 s"
+}
+
+# stop NAME: SIGINT; moonbox must end with 0 and account for every frame.
+stop() {
+	stop_within "$MB_PID" INT "$1"
+	MB_PID=""
+	assert_eq "$STOP_RC" 0 "$1: exit status ($(tail -3 "$1.err"))"
+	check_conservation "$1.json"
+}
+
+client() {	# client CURL-ARGS...: curl in the client's namespace
+	ip netns exec "$NC" curl -s -m 20 "$@"
+}
+
+step "midstat: a 1 MB download through moonbox"
+start midstat "$MB_SRC/scripts/midstat.lua"
+client -o got "http://$SRV:8080/blob" || fail "midstat: curl failed"
+cmp -s got blob || fail "midstat: the download differs from the server's file"
+stop midstat
+[ "$(json_get midstat.json tx_packets)" -gt 700 ] ||
+	fail "midstat: only $(json_get midstat.json tx_packets) frames forwarded"
+grep -q "flows seen" midstat.out || fail "midstat: no summary"
+
+step "stream_dump on 2 cores: 6 downloads at once, streams as sent"
+mkdir dump
+start dump -c 2 "$MB_SRC/scripts/stream_dump.lua" "$TMP/dump"
+pids=()
+for i in 1 2 3 4 5 6; do
+	client -o "got$i" "http://$SRV:8080/blob" &
+	pids+=($!)
+done
+for pid in "${pids[@]}"; do
+	wait "$pid" || fail "stream_dump: a download failed"
+done
+stop dump
+for i in 1 2 3 4 5 6; do
+	cmp -s "got$i" blob || fail "stream_dump: download $i differs"
+done
+n=0 m=0
+for f in dump/*; do
+	case "$f" in
+	dump/010.077.000.002.08080-*)
+		head -c 15 "$f" | grep -q "^HTTP/1.1 200 OK" ||
+			fail "stream_dump: $f does not start with a response"
+		# The response header, then the file.
+		tail -c 1000000 "$f" | cmp -s - blob ||
+			fail "stream_dump: $f does not end with the file"
+		n=$((n + 1)) ;;
+	*)
+		grep -q "^GET /blob HTTP/1.1" "$f" ||
+			fail "stream_dump: $f is not the request"
+		m=$((m + 1)) ;;
+	esac
+done
+assert_eq "$n $m" "6 6" "stream_dump: server and client streams dumped"
+# (Which core gets which flow depends on the clients' random ports: the
+# test does not count them per core.)
+
+step "firewall: one port dropped, the other open"
+printf 'DROP %s %s dport:8081\n' "$CLI" "$SRV" >rules
+start fw "$MB_SRC/scripts/firewall.lua" "$TMP/rules"
+client -o open "http://$SRV:8080/echo" || fail "firewall: port 8080 refused"
+rc=0
+ip netns exec "$NC" curl -s -m 3 -o closed "http://$SRV:8081/echo" || rc=$?
+assert_eq "$rc" 28 "firewall: curl to the dropped port (28: timed out)"
+stop fw
+[ "$(json_get fw.json dropped_by_policy)" -gt 0 ] ||
+	fail "firewall: nothing dropped"
+grep -q "flows: 1 dropped" fw.out || fail "firewall: $(tail -1 fw.out)"
+grep -q "GET /echo" srv8081.err && fail "firewall: the server on 8081 was reached"
+
+step "edit_headers: requests change length, the connection goes on"
+start edit "$MB_SRC/tests/lua/edit_headers.lua" "X-Moonbox: inline" \
+	"X-Drop-Me: yes" "$TMP/edit"
+client -H "X-Drop-Me: yes" -w '%{num_connects} %{http_code}\n' \
+	"http://$SRV:8080/echo" -o echo1 "http://$SRV:8080/blob" -o got \
+	"http://$SRV:8080/echo" -o echo2 >curl.out ||
+	fail "edit_headers: curl failed: $(cat curl.out)"
+stop edit
+# One connection for the three requests.
+assert_eq "$(tr '\n' ' ' <curl.out)" "1 200 0 200 0 200 " \
+	"edit_headers: new connections and status of each request"
+cmp -s got blob || fail "edit_headers: the download differs"
+for e in echo1 echo2; do
+	grep -q "^X-Moonbox: inline" "$e" ||
+		fail "edit_headers: $e: header not inserted: $(cat "$e")"
+	grep -q "X-Drop-Me" "$e" &&
+		fail "edit_headers: $e: header not removed: $(cat "$e")"
+	grep -q "^User-Agent: curl" "$e" ||
+		fail "edit_headers: $e: other headers lost: $(cat "$e")"
+done
+assert_eq "$(cat edit.0)" "inserted 3 removed 3 failed 0" \
+	"edit_headers: changes made"
+echo "inline ok"
