@@ -7,7 +7,8 @@ Connections stay open between requests (keep-alive), so one connection
 carries several requests, as the test of changed lengths needs. GET /echo
 answers with the request's header lines as the server received them;
 GET /blob answers with the bytes of the file BLOB; anything else is a 404.
-Every answer has a Content-Length.
+Every answer has a Content-Length. Each request is logged on stderr,
+after the client's address and port as the server saw them.
 """
 import http.server
 import sys
@@ -32,7 +33,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, fmt, *args):
-        sys.stderr.write("%s %s\n" % (self.client_address[1], fmt % args))
+        # The client as the server saw it (ADDR:PORT), then the request.
+        sys.stderr.write("%s:%d %s\n" % (self.client_address[0],
+                                          self.client_address[1],
+                                          fmt % args))
 
 
 def main():
