@@ -15,6 +15,10 @@
 #    1 MB download, succeed: moonbox remapped the sequence and
 #    acknowledgement numbers so that neither kernel noticed, and the
 #    server saw the headers as changed.
+#  - rewrite.lua: a file downloaded through it is the file with every
+#    occurrence of the pattern replaced (Python's str.replace), also those
+#    that a segment boundary splits, which the script holds back and sends
+#    again with mos.sendpkt.
 #  - nat.lua on -c 2: the server sees every connection come from the NAT
 #    address and a port of the pool, no kernel finds a bad checksum, and
 #    a download through the translation arrives intact.
@@ -79,11 +83,13 @@ $IF0 $NC $CLI
 $IF1 $NS $SRV
 END
 
-head -c 1000000 /dev/urandom >blob
+mkdir www
+head -c 1000000 /dev/urandom >www/blob
+ln -s www/blob blob
 # Not jobs of this shell (the clean-up kills them with their namespace).
 for port in 8080 8081; do
 	(ip netns exec "$NS" "$PY" "$HERE/inline_server.py" "$SRV" "$port" \
-		"$TMP/blob" >"srv$port.out" 2>"srv$port.err" &)
+		"$TMP/www" >"srv$port.out" 2>"srv$port.err" &)
 done
 for _ in $(seq 50); do
 	[ -s srv8080.out ] && [ -s srv8081.out ] && break
@@ -266,6 +272,35 @@ read -r _ resets _ failed <reset.0
 [ "$resets" -ge 1 ] && [ "$failed" = 0 ] ||
 	fail "reset_conn: resets made: $(cat reset.0)"
 [ "$(json_get reset.json pkts_sent)" -ge 2 ] || fail "reset_conn: no RSTs sent"
+
+step "rewrite: a pattern replaced in flight, across segments too"
+# Occurrences at random places (some across segment boundaries), and
+# runs of near-misses (moonmoonbox, moonbo) for the non-overlapping,
+# left-to-right matching. The expected file is Python's str.replace.
+"$PY" - www/text www/text.want <<'END'
+import random, sys
+rnd = random.Random(7)
+parts = []
+for _ in range(6000):
+    parts.append(bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz \n")
+                       for _ in range(rnd.randrange(0, 120))))
+    parts.append(rnd.choice([b"moonbox", b"moonmoonbox", b"moonbo",
+                             b"moonboxmoonbox", b"m"]))
+text = b"".join(parts)
+open(sys.argv[1], "wb").write(text)
+open(sys.argv[2], "wb").write(text.replace(b"moonbox", b"MOONBOX"))
+END
+start rewrite "$MB_SRC/scripts/rewrite.lua" moonbox MOONBOX
+client -o got "http://$SRV:8080/text" || fail "rewrite: the download failed"
+stop rewrite
+cmp -s got www/text.want || fail "rewrite: the download is not the \
+rewritten file ($(cmp got www/text.want 2>&1 | head -1))"
+cmp -s www/text www/text.want && fail "rewrite: nothing to rewrite"
+# The hard case happened: occurrences split across segments.
+split=$(sed -n 's/.*(\([0-9]*\) split across segments).*/\1/p' rewrite.out)
+[ "${split:-0}" -gt 0 ] || fail "rewrite: no split occurrence: $(cat rewrite.out)"
+[ "$(json_get rewrite.json pkts_sent)" -gt 0 ] ||
+	fail "rewrite: no held segment sent"
 
 step "nat on 2 cores: the server sees only the NAT address"
 # The server's kernel must know where NAT_IP is: at the client's link
