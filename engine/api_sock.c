@@ -90,17 +90,29 @@ mtcp_close(mctx_t mctx, int sock)
 	return 0;
 }
 
+/* Reasons printed for filters that do not compile, in the whole run: a
+ * script that retries one from a callback must not write to stderr per
+ * packet. */
+#define FILTER_ERRS_PRINTED	10
+
 static int
 compile(const char *expr, struct bpf_program **out)
 {
+	static unsigned int nprinted;
 	char err[PCAP_ERRBUF_SIZE + 64];
+	unsigned int n;
 
 	*out = NULL;
 	if (expr == NULL)
 		return 0;
 	*out = bpf_prog_compile(expr, err, sizeof(err));
 	if (*out == NULL) {
-		fprintf(stderr, "moonbox: filter '%s': %s\n", expr, err);
+		n = __atomic_fetch_add(&nprinted, 1, __ATOMIC_RELAXED);
+		if (n < FILTER_ERRS_PRINTED)
+			fprintf(stderr, "moonbox: filter '%s': %s\n", expr, err);
+		else if (n == FILTER_ERRS_PRINTED)
+			fprintf(stderr, "moonbox: filter errors: further ones "
+				"are not printed\n");
 		return -1;
 	}
 	return 0;

@@ -28,11 +28,16 @@ storm() {
 		-r "$TMP/in.pcap" -w "$TMP/$name.pcap" \
 		--stats "$TMP/$name.json" "$SCRIPT" "$seed" "$TMP/$name")
 	assert_eq "$rc" 0 "$name: exit status ($(tail -3 "$TMP/$name.err"))"
-	# Refused filters are reported on stderr; nothing else may be.
-	if grep -v "^moonbox: filter '" "$TMP/$name.err" | grep -q .; then
+	# The first ten refused filters are reported on stderr, then that
+	# further ones are not; nothing else may be.
+	assert_eq "$(grep -c "^moonbox: filter '" "$TMP/$name.err")" 10 \
+		"$name: refused filters reported"
+	if grep -v "^moonbox: filter" "$TMP/$name.err" | grep -q .; then
 		fail "$name: unexpected output on stderr: $(grep -v \
-			"^moonbox: filter '" "$TMP/$name.err" | head -3)"
+			"^moonbox: filter" "$TMP/$name.err" | head -3)"
 	fi
+	grep -q "^moonbox: filter errors: further ones are not printed" \
+		"$TMP/$name.err" || fail "$name: no notice of unprinted errors"
 	assert_eq "$(json_get "$TMP/$name.json" rx_packets)" "$frames" \
 		"$name: rx_packets"
 	assert_eq "$(json_get "$TMP/$name.json" script_errors)" 0 \
