@@ -15,17 +15,20 @@
 #    1 MB download, succeed: moonbox remapped the sequence and
 #    acknowledgement numbers so that neither kernel noticed, and the
 #    server saw the headers as changed.
-#  - rewrite.lua: a file downloaded through it is the file with every
-#    occurrence of the pattern replaced (Python's str.replace), also those
-#    that a segment boundary splits, which the script holds back and sends
-#    again with mos.sendpkt.
-#  - nat.lua on -c 2: the server sees every connection come from the NAT
-#    address and a port of the pool, no kernel finds a bad checksum, and
-#    a download through the translation arrives intact.
 #  - reset_path.lua: mos.reset_conn after a first request; the client's
 #    kernel reports a reset (not a time-out), the server's socket closes,
 #    and neither kernel sent a challenge ACK: both took the RSTs' sequence
 #    numbers as the ones they expected.
+#  - rewrite.lua: a file downloaded through it is the file with every
+#    occurrence of the pattern replaced (Python's str.replace), also those
+#    that a segment boundary splits, which the script holds back and sends
+#    again with mos.sendpkt.
+#  - idle timeout (--timeout 1, midstat): a connection idle for longer
+#    between two requests loses its flow but not its traffic: the second
+#    answer comes through as orphans.
+#  - nat.lua on -c 2: the server sees every connection come from the NAT
+#    address and a port of the pool, no kernel finds a bad checksum, and
+#    a download through the translation arrives intact.
 # Needs root (network namespaces); skipped (77) where they are refused.
 . "$(dirname "$0")/lib.sh"
 
@@ -116,8 +119,9 @@ start() {
 		fi
 		kill -0 "$MB_PID" 2>/dev/null ||
 			fail "$name: moonbox ended: $(tail -3 "$name.err")"
+		sleep 0.1
 	done
-	fail "$name: no answer through moonbox within 30 s"
+	fail "$name: no connection through moonbox in 30 tries"
 }
 
 # stop NAME: SIGINT; moonbox must end with 0 and account for every frame.
@@ -189,8 +193,10 @@ for f in dump/*; do
 	esac
 done
 assert_eq "$n $m" "6 6" "stream_dump: server and client streams dumped"
-grep -q " 0 bytes missed" dump.out && ! grep -v " 0 bytes missed" dump.out ||
+if ! grep -q " 0 bytes missed" dump.out ||
+   grep -qv " 0 bytes missed" dump.out; then
 	fail "stream_dump: bytes missed: $(cat dump.out)"
+fi
 # (Which core gets which flow depends on the clients' random ports: the
 # test does not count them per core.)
 
@@ -269,8 +275,9 @@ for ns in "$NC" "$NS"; do
 done
 stop reset
 read -r _ resets _ failed <reset.0
-[ "$resets" -ge 1 ] && [ "$failed" = 0 ] ||
+if [ "$resets" -lt 1 ] || [ "$failed" != 0 ]; then
 	fail "reset_conn: resets made: $(cat reset.0)"
+fi
 [ "$(json_get reset.json pkts_sent)" -ge 2 ] || fail "reset_conn: no RSTs sent"
 
 step "rewrite: a pattern replaced in flight, across segments too"
@@ -301,6 +308,38 @@ split=$(sed -n 's/.*(\([0-9]*\) split across segments).*/\1/p' rewrite.out)
 [ "${split:-0}" -gt 0 ] || fail "rewrite: no split occurrence: $(cat rewrite.out)"
 [ "$(json_get rewrite.json pkts_sent)" -gt 0 ] ||
 	fail "rewrite: no held segment sent"
+
+step "idle timeout: a flow ends, its connection goes on"
+# One connection, idle for longer than --timeout between two requests:
+# moonbox ends the flow on the wall clock (MOS_ON_TIMEOUT), and the second
+# request and its answer pass as orphans.
+start idle --timeout 1 "$MB_SRC/scripts/midstat.lua"
+ip netns exec "$NC" "$PY" - "$SRV" >idle.txt <<'END' ||
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 8080), timeout=10)
+f = s.makefile("rb")
+for i in range(2):
+    if i:
+        time.sleep(2.5)
+    s.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+    status = f.readline()
+    n = 0
+    while True:
+        line = f.readline()
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":")[1])
+        if line in (b"\r\n", b""):
+            break
+    print(status.decode().strip(), len(f.read(n)))
+END
+	fail "idle: the client failed: $(cat idle.txt)"
+stop idle
+assert_eq "$(awk '{ print $2 }' idle.txt | tr '\n' ' ')" "200 200 " \
+	"idle: the two answers"
+grep -q "[1-9][0-9]* timed out" idle.out ||
+	fail "idle: no flow timed out: $(tail -1 idle.out)"
+[ "$(json_get idle.json orphans)" -gt 0 ] ||
+	fail "idle: no orphans after the timeout"
 
 step "nat on 2 cores: the server sees only the NAT address"
 # The server's kernel must know where NAT_IP is: at the client's link
