@@ -19,7 +19,7 @@ enum {
 	O_MBUFS, O_IPFRAG, O_MAX_FLOWS, O_RMEM, O_OVERLAP, O_TIMEWAIT,
 	O_TIMEOUT, O_NO_EOF_FLUSH, O_CLOCK, O_PLUGIN, O_PLUGIN_ARG,
 	O_ON_ERROR, O_LUA_MEM, O_WATCHDOG, O_PROGRESS, O_NO_PROGRESS, O_TIME,
-	O_CYCLES, O_SCENARIO,
+	O_CYCLES, O_SCENARIO, O_MAX_FRAME,
 };
 
 static const struct option long_opts[] = {
@@ -30,6 +30,7 @@ static const struct option long_opts[] = {
 	{ "eal", required_argument, NULL, O_EAL },
 	{ "cores", required_argument, NULL, 'c' },
 	{ "mbufs", required_argument, NULL, O_MBUFS },
+	{ "max-frame", required_argument, NULL, O_MAX_FRAME },
 	{ "stats", required_argument, NULL, O_STATS },
 	{ "drop-malformed", no_argument, NULL, O_DROP_MALFORMED },
 	{ "ipfrag", required_argument, NULL, O_IPFRAG },
@@ -64,6 +65,7 @@ opts_defaults(struct mb_opts *o)
 	o->ipfrag = IPFRAG_REASSEMBLE;
 	o->max_flows = 131072;
 	o->rmem = 8192;
+	o->max_frame = OPTS_FRAME_DEFAULT;
 	o->timewait_ms = 0;
 	o->timeout_ms = 30000;
 	o->eof_flush = 1;
@@ -94,6 +96,8 @@ opts_usage(FILE *f, const char *prog)
 "  -c, --cores N          worker cores (default 1)\n"
 "      --eal \"ARGS\"       extra DPDK EAL arguments\n"
 "      --mbufs N          packet buffers (default: sized from the setup)\n"
+"      --max-frame BYTES  largest frame a port hands over, 2048 (default)\n"
+"                         to 16384 (jumbo frames)\n"
 "\n"
 "Packet path and flow engine:\n"
 "      --drop-malformed   drop malformed frames (default: forward them)\n"
@@ -203,6 +207,9 @@ apply(struct mb_opts *o, const char *prog, int c, const char *arg)
 		return num(prog, "--cores", arg, 1, 64, &o->cores);
 	case O_MBUFS:
 		return num(prog, "--mbufs", arg, 1024, 1 << 24, &o->mbufs);
+	case O_MAX_FRAME:
+		return num(prog, "--max-frame", arg, OPTS_FRAME_DEFAULT,
+			   OPTS_FRAME_MAX, &o->max_frame);
 	case O_STATS:
 		o->stats_file = arg;
 		return 0;

@@ -20,6 +20,11 @@ enum { IPFRAG_REASSEMBLE, IPFRAG_PASS };
 enum { CLOCK_AUTO, CLOCK_PACKET, CLOCK_WALL };
 enum { PROGRESS_AUTO, PROGRESS_ON, PROGRESS_OFF };
 
+/* --max-frame: a packet buffer holds a whole frame (ports need no
+ * scatter); the default is DPDK's 2 KiB data room. */
+#define OPTS_FRAME_DEFAULT	2048
+#define OPTS_FRAME_MAX		16384
+
 struct mb_opts {
 	/* I/O */
 	const char *read_file;		/* -r: pcap input */
@@ -31,6 +36,7 @@ struct mb_opts {
 	int cores;			/* -c/--cores: worker cores */
 	int cores_set;			/* -c was given */
 	int mbufs;			/* --mbufs: packet buffers */
+	int max_frame;			/* --max-frame: packet buffers' data room */
 	int scenario;			/* --scenario: the script is a test
 					   scenario with ports of its own */
 

@@ -215,6 +215,30 @@ hugepages_usable(void)
 	return mounted;
 }
 
+/* af_packet's ring frames: whole pages holding the largest frame after
+ * the driver's 32-byte header (a frame size that is not a multiple of
+ * the block size left the ring silent). */
+#define AFP_HDR	32u
+
+static uint32_t
+afp_frame_size(void)
+{
+	return RTE_ALIGN_CEIL((uint32_t)g_rt.opts.max_frame + AFP_HDR, 4096u);
+}
+
+/* A packet buffer's size: head room and a data room for the largest
+ * frame (--max-frame), so that no port needs to scatter a frame. Above
+ * the default the data room takes what an af_packet ring frame holds. */
+static uint16_t
+buf_size(void)
+{
+	uint32_t room = (uint32_t)g_rt.opts.max_frame;
+
+	if (room > OPTS_FRAME_DEFAULT)
+		room = afp_frame_size() - AFP_HDR;
+	return (uint16_t)(room + RTE_PKTMBUF_HEADROOM);
+}
+
 /* Memory EAL must provide when it has no hugepages: packet buffers
  * (2.3 KiB each, packed without PCI ports, else a 4 KiB page each: see
  * packet_pool) and rings (the flow tables and their indexes live outside,
@@ -222,7 +246,11 @@ hugepages_usable(void)
 static unsigned
 eal_mem_mb(int max_cores, unsigned mbufs, int any_pci)
 {
-	uint64_t b = (uint64_t)mbufs * (any_pci ? 4096 : 2500);
+	/* A default buffer: one 4 KiB page with PCI ports, else packed. */
+	uint64_t each = g_rt.opts.max_frame > OPTS_FRAME_DEFAULT ?
+		(uint64_t)buf_size() + sizeof(struct rte_mbuf) + 256 :
+		any_pci ? 4096 : 2500;
+	uint64_t b = (uint64_t)mbufs * each;
 
 	b += (uint64_t)max_cores * 2 * RT_RING_SIZE * 8;
 	/* Each core's pool of large buffers (jumbo frames, datagrams), and
@@ -261,7 +289,7 @@ static struct rte_mempool *
 packet_pool(unsigned n, int any_pci)
 {
 	struct rte_pktmbuf_pool_private priv = {
-		.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE,
+		.mbuf_data_room_size = buf_size(),
 		.mbuf_priv_size = 0,
 	};
 	struct rte_mempool *mp;
@@ -269,10 +297,10 @@ packet_pool(unsigned n, int any_pci)
 
 	if (rte_eal_has_hugepages() || any_pci)
 		return rte_pktmbuf_pool_create("moonbox_pool", n, 256, 0,
-					       RTE_MBUF_DEFAULT_BUF_SIZE,
+					       buf_size(),
 					       (int)rte_socket_id());
 	mp = rte_mempool_create_empty("moonbox_pool", n,
-		sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 256,
+		sizeof(struct rte_mbuf) + buf_size(), 256,
 		sizeof(priv), (int)rte_socket_id(),
 		RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 	if (mp == NULL)
@@ -451,6 +479,13 @@ eal_init(const struct mb_opts *o, const char *prog)
 			continue;
 		if (is_pci_addr(g_rt.ports[i].name))
 			ADD("-a%s", g_rt.ports[i].spec);
+		else if (g_rt.opts.max_frame > OPTS_FRAME_DEFAULT &&
+			 strncmp(g_rt.ports[i].spec, "net_af_packet", 13) == 0 &&
+			 strstr(g_rt.ports[i].spec, "framesz=") == NULL)
+			/* Its ring must hand jumbo frames over whole. */
+			ADD("--vdev=%s,framesz=%u,blocksz=%u",
+			    g_rt.ports[i].spec, afp_frame_size(),
+			    afp_frame_size());
 		else
 			ADD("--vdev=%s", g_rt.ports[i].spec);
 	}
@@ -591,6 +626,18 @@ port_setup(struct rt_port *p, int nb_q, int rss)
 			info.hash_key_size ? info.hash_key_size : 40;
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP);
+	}
+	/* Jumbo frames: a NIC receives up to its MTU. Drivers whose frames
+	 * the kernel sizes (af_packet, tap) report a standard maximum and
+	 * are left as they are. */
+	if (g_rt.opts.max_frame > OPTS_FRAME_DEFAULT) {
+		/* (The frame in the buffer comes without its CRC.) */
+		uint32_t mtu = (uint32_t)g_rt.opts.max_frame -
+			       RTE_ETHER_HDR_LEN;
+
+		if (mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN <=
+		    info.max_rx_pktlen && mtu <= info.max_mtu)
+			conf.rxmode.mtu = mtu;
 	}
 	ret = rte_eth_dev_configure(p->id, (uint16_t)nb_q, (uint16_t)nb_q,
 				    &conf);

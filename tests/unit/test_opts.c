@@ -110,6 +110,7 @@ test_defaults(void **state)
 	assert_int_equal(o.ipfrag, IPFRAG_REASSEMBLE);
 	assert_int_equal(o.max_flows, 131072);
 	assert_int_equal(o.rmem, 8192);
+	assert_int_equal(o.max_frame, 2048);
 	assert_int_equal(o.buffers, 0);
 	assert_int_equal(o.overlap_last, 0);
 	assert_int_equal(o.timewait_ms, 0);
@@ -231,6 +232,10 @@ test_number_ranges(void **state)
 		  16 },
 		{ "--max-flows", "67108864",
 		  offsetof(struct mb_opts, max_flows), 1 << 26 },
+		{ "--max-frame", "2048", offsetof(struct mb_opts, max_frame),
+		  2048 },
+		{ "--max-frame", "16384",
+		  offsetof(struct mb_opts, max_frame), 16384 },
 		{ "--rmem", "64", offsetof(struct mb_opts, rmem), 64 },
 		{ "--rmem", "67108864", offsetof(struct mb_opts, rmem),
 		  1 << 26 },
@@ -257,6 +262,8 @@ test_number_ranges(void **state)
 		{ "--mbufs", "1023", "out of range" },
 		{ "--mbufs", "16777217", "out of range" },
 		{ "--max-flows", "15", "out of range" },
+		{ "--max-frame", "2047", "out of range" },
+		{ "--max-frame", "16385", "out of range" },
 		{ "--rmem", "63", "out of range" },
 		{ "--rmem", "67108865", "out of range" },
 		{ "--timewait", "86401", "out of range" },
