@@ -226,6 +226,14 @@ afp_frame_size(void)
 	return RTE_ALIGN_CEIL((uint32_t)g_rt.opts.max_frame + AFP_HDR, 4096u);
 }
 
+/* The driver's name and its older alias. */
+static int
+is_af_packet(const char *spec)
+{
+	return strncmp(spec, "net_af_packet", 13) == 0 ||
+	       strncmp(spec, "eth_af_packet", 13) == 0;
+}
+
 /* A packet buffer's size: head room and a data room for the largest
  * frame (--max-frame), so that no port needs to scatter a frame. Above
  * the default the data room takes what an af_packet ring frame holds. */
@@ -241,12 +249,11 @@ buf_size(void)
 
 /* Memory EAL must provide when it has no hugepages: packet buffers
  * (2.3 KiB each, packed without PCI ports, else a 4 KiB page each: see
- * packet_pool) and rings (the flow tables and their indexes live outside,
- * in mappings). */
+ * packet_pool; larger with --max-frame) and rings (the flow tables and
+ * their indexes live outside, in mappings). */
 static unsigned
 eal_mem_mb(int max_cores, unsigned mbufs, int any_pci)
 {
-	/* A default buffer: one 4 KiB page with PCI ports, else packed. */
 	uint64_t each = g_rt.opts.max_frame > OPTS_FRAME_DEFAULT ?
 		(uint64_t)buf_size() + sizeof(struct rte_mbuf) + 256 :
 		any_pci ? 4096 : 2500;
@@ -480,7 +487,7 @@ eal_init(const struct mb_opts *o, const char *prog)
 		if (is_pci_addr(g_rt.ports[i].name))
 			ADD("-a%s", g_rt.ports[i].spec);
 		else if (g_rt.opts.max_frame > OPTS_FRAME_DEFAULT &&
-			 strncmp(g_rt.ports[i].spec, "net_af_packet", 13) == 0 &&
+			 is_af_packet(g_rt.ports[i].spec) &&
 			 strstr(g_rt.ports[i].spec, "framesz=") == NULL)
 			/* Its ring must hand jumbo frames over whole. */
 			ADD("--vdev=%s,framesz=%u,blocksz=%u",
