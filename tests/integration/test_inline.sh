@@ -26,6 +26,8 @@
 #  - idle timeout (--timeout 1, midstat): a connection idle for longer
 #    between two requests loses its flow but not its traffic: the second
 #    answer comes through as orphans.
+#  - SIGHUP reloads midstat.lua in the middle of a download, which
+#    arrives intact (its flow is an orphan to the new load).
 #  - nat.lua on -c 2: the server sees every connection come from the NAT
 #    address and a port of the pool, no kernel finds a bad checksum, and
 #    a download through the translation arrives intact.
@@ -343,6 +345,17 @@ grep -q "[1-9][0-9]* timed out" idle.out ||
 	fail "idle: no flow timed out: $(tail -1 idle.out)"
 [ "$(json_get idle.json orphans)" -gt 0 ] ||
 	fail "idle: no orphans after the timeout"
+
+step "reload: SIGHUP during a download, the download goes on"
+start reload "$MB_SRC/scripts/midstat.lua"
+client --limit-rate 1M -o got "http://$SRV:8080/blob" &
+dl=$!
+sleep 0.4
+kill -HUP "$MB_PID"
+wait "$dl" || fail "reload: the download failed"
+stop reload
+cmp -s got blob || fail "reload: the download differs"
+assert_eq "$(json_get reload.json script_reloads)" 1 "reload: reloads"
 
 step "nat on 2 cores: the server sees only the NAT address"
 # The server's kernel must know where NAT_IP is: at the client's link
