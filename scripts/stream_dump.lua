@@ -21,6 +21,13 @@ side keeps its file open (C stdio through the FFI, written from a buffer
 shared by the core, so no Lua string is made per read) until
 MOS_ON_CONN_END, which reads what is left and closes both files.
 
+Live (--port), a lost frame leaves a hole until the sender sends it
+again, and the bytes after the hole wait in the window meanwhile: the
+default --rmem of 8 KiB then loses them. Give --rmem about the largest
+TCP window of the traffic (test_inline.sh's downloads, with frames
+dropped by af_packet's ring, lost some 150 KB a core at 8 KiB and none
+at 2 MiB).
+
 Output (stdout, at the end, one line per core):
     stream_dump: core C: F files, B bytes, M bytes missed, E errors
 (E: MOS_ON_ERROR events, each of which was answered by reading; files that
