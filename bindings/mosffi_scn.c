@@ -67,7 +67,8 @@ mosffi_scn_push(mctx_t mctx, int port, const void *frame, uint32_t len,
 
 	if (c == NULL || p == NULL)
 		return -1;
-	if (frame == NULL || len == 0 || len > RTE_MBUF_DEFAULT_DATAROOM ||
+	/* A frame fills one packet buffer (--max-frame sizes them). */
+	if (frame == NULL || len == 0 || len > (uint32_t)g_rt.opts.max_frame ||
 	    usec < 0) {
 		errno = EINVAL;
 		return -1;

@@ -106,6 +106,23 @@ grep -q "^#   .*push: port 0 or 1, got 2" "$TMP/misuse.out" ||
 grep -q "^#   .*push: frame 1 refused (errno 22)" "$TMP/misuse.out" ||
 	fail "a 4000-byte frame accepted"
 
+step "with --max-frame, a 4000-byte frame goes through whole"
+cat >"$TMP/jumbo.lua" <<'LUA'
+local sc = require "mos.scenario"
+sc.test("jumbo", function(t)
+    local f = sc.frame{ src = "10.9.0.1", dst = "10.9.0.2", sport = 40000,
+                        dport = 80, flags = "A", seq = 1, ack = 1,
+                        payload = string.rep("j", 3946) }
+    sc.eq(#f, 4000, "frame length")
+    local r = t:push(f)
+    sc.eq(#r.out, 1, "frames out")
+    sc.eq(r.out[1].data, f, "the frame, byte for byte")
+end)
+LUA
+rc=$(run_status "$TMP/jumbo" "$MOONBOX" --max-frame 9018 \
+	--scenario "$TMP/jumbo.lua")
+assert_eq "$rc" 0 "jumbo: exit status ($(cat "$TMP/jumbo.out" "$TMP/jumbo.err"))"
+
 step "a test that never returns is stopped by the watchdog"
 cat >"$TMP/hang.lua" <<'LUA'
 local sc = require "mos.scenario"
