@@ -521,26 +521,6 @@ flow_seq_remap(struct core *c, struct flow *f, struct pipe_pkt *k)
 
 /* -- Sending ------------------------------------------------------------- */
 
-/* Transmit a packet moonbox made: not a received one, so it is counted
- * apart from tx_packets (which balances rx_packets). */
-static int
-send_frame(struct core *c, uint16_t port, const uint8_t *frame, uint32_t len)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(g_rt.pool);
-	uint8_t *d;
-
-	if (m == NULL)
-		return -ENOBUFS;
-	d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
-	if (d == NULL) {
-		rte_pktmbuf_free(m);
-		return -EINVAL;
-	}
-	memcpy(d, frame, len);
-	core_tx_gen(c, port, m);
-	return 0;
-}
-
 /* Build Ethernet/IPv4/TCP around the given headers and payload, fixing
  * lengths and checksums. Returns the frame length or -errno. */
 static int
@@ -616,15 +596,40 @@ route(struct core *c, struct sock *s, uint32_t dst, uint16_t *port,
 	return 0;
 }
 
+/* Build a frame (see build_frame) in a new packet buffer, which bounds
+ * it (2048 bytes, or --max-frame), and transmit it: a packet moonbox
+ * made, not a received one, so it is counted apart from tx_packets (which
+ * balances rx_packets). */
+static int
+send_built(struct core *c, uint16_t port, const uint8_t *eth,
+	   const uint8_t *ip, const uint8_t *tcp, const uint8_t *payload,
+	   uint32_t plen)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(g_rt.pool);
+	int len;
+
+	if (m == NULL)
+		return -ENOBUFS;
+	len = build_frame(rte_pktmbuf_mtod(m, uint8_t *),
+			  rte_pktmbuf_tailroom(m), eth, ip, tcp, payload, plen);
+	if (len < 0) {
+		rte_pktmbuf_free(m);
+		return len;
+	}
+	rte_pktmbuf_append(m, (uint16_t)len);
+	core_tx_gen(c, port, m);
+	return 0;
+}
+
 int
 mtcp_sendpkt(mctx_t mctx, int sock, const struct pkt_info *pkt)
 {
 	struct core *c = api_core_own(mctx);
-	uint8_t frame[RTE_MBUF_DEFAULT_DATAROOM], eth[12];
+	uint8_t eth[12];
 	struct sock *s;
 	uint16_t port;
 	uint32_t dst;
-	int len, ret;
+	int ret;
 
 	if (c == NULL)
 		return -1;
@@ -654,14 +659,9 @@ mtcp_sendpkt(mctx_t mctx, int sock, const struct pkt_info *pkt)
 	}
 	if (pkt->ethh != NULL)
 		memcpy(eth, pkt->ethh, 12);
-	len = build_frame(frame, sizeof(frame), eth,
-			  (const uint8_t *)pkt->iph, (const uint8_t *)pkt->tcph,
-			  pkt->payload, pkt->payloadlen);
-	if (len < 0) {
-		errno = -len;
-		return -1;
-	}
-	ret = send_frame(c, port, frame, (uint32_t)len);
+	ret = send_built(c, port, eth, (const uint8_t *)pkt->iph,
+			 (const uint8_t *)pkt->tcph, pkt->payload,
+			 pkt->payloadlen);
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
@@ -674,9 +674,9 @@ send_rst(struct core *c, struct sock *s, uint32_t sa, uint32_t da,
 	 uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack)
 {
 	uint8_t ip[20] = { 0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, IPPROTO_TCP };
-	uint8_t tcp[20] = { 0 }, frame[128], eth[12];
+	uint8_t tcp[20] = { 0 }, eth[12];
 	uint16_t port;
-	int len, ret;
+	int ret;
 
 	memcpy(ip + 12, &sa, 4);
 	memcpy(ip + 16, &da, 4);
@@ -691,8 +691,7 @@ send_rst(struct core *c, struct sock *s, uint32_t sa, uint32_t da,
 	ret = route(c, s, da, &port, eth);
 	if (ret < 0)
 		return ret;
-	len = build_frame(frame, sizeof(frame), eth, ip, tcp, NULL, 0);
-	return len < 0 ? len : send_frame(c, port, frame, (uint32_t)len);
+	return send_built(c, port, eth, ip, tcp, NULL, 0);
 }
 
 int
