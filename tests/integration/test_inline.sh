@@ -136,10 +136,10 @@ start() {
 # this one remapped (the kernels would then challenge it).
 stop() {
 	for _ in $(seq 30); do
-		{ ip netns exec "$NC" ss -Htn state all exclude listening \
-			exclude time-wait
-		  ip netns exec "$NS" ss -Htn state all exclude listening \
-			exclude time-wait; } >open
+		for ns in "$NC" "$NS"; do
+			ip netns exec "$ns" ss -Htn state all \
+				exclude listening exclude time-wait
+		done >open
 		[ -s open ] || break
 		sleep 0.1
 	done
@@ -151,6 +151,12 @@ stop() {
 
 client() {	# client CURL-ARGS...: curl in the client's namespace
 	ip netns exec "$NC" curl -s -m 20 "$@"
+}
+
+# kernel_count NS NAME: a counter of NS's kernel (nstat's name, such as
+# TcpExtTCPChallengeACK), since the namespace was made.
+kernel_count() {
+	ip netns exec "$1" nstat -az "$2" | awk -v n="$2" '$1 == n { print $2 }'
 }
 
 step "midstat: a 1 MB download through moonbox"
@@ -241,14 +247,11 @@ for e in echo1 echo2; do
 done
 assert_eq "$(cat edit.0)" "inserted 3 removed 3 failed 0" \
 	"edit_headers: changes made"
+
 step "reset_conn: both kernels take moonbox's RSTs at once"
-challenges() {	# challenges NS: challenge ACKs NS's kernel sent so far
-	ip netns exec "$1" nstat -az TcpExtTCPChallengeACK |
-		awk '/TCPChallengeACK/ { print $2 }'
-}
 start reset "$MB_SRC/tests/lua/reset_path.lua" /reset "$TMP/reset"
 for ns in "$NC" "$NS"; do
-	challenges "$ns" >"challenges.$ns"
+	kernel_count "$ns" TcpExtTCPChallengeACK >"challenges.$ns"
 done
 # A request answered first, so the RSTs' numbers are not the handshake's.
 # (curl then tries the reset request once more on a new connection, which
@@ -276,7 +279,8 @@ $(cat estab)"
 # then, answers with an exact RST of its own: the socket would close all
 # the same. Neither kernel may have had to challenge.
 for ns in "$NC" "$NS"; do
-	assert_eq "$(challenges "$ns")" "$(cat "challenges.$ns")" \
+	assert_eq "$(kernel_count "$ns" TcpExtTCPChallengeACK)" \
+		"$(cat "challenges.$ns")" \
 		"reset_conn: challenge ACKs in $ns"
 done
 stop reset
@@ -367,8 +371,7 @@ ip -n "$NS" neigh replace "$NAT_IP" lladdr "$mac" dev "${IF1}p"
 start nat -c 2 "$MB_SRC/scripts/nat.lua" "$NAT_IP" 20000-20063
 seen=$(wc -l <srv8080.err)	# the server's log so far
 for ns in "$NC" "$NS"; do
-	ip netns exec "$ns" nstat -az TcpInCsumErrors |
-		awk '/InCsumErrors/ { print $2 }' >"csum.$ns"
+	kernel_count "$ns" TcpInCsumErrors >"csum.$ns"
 done
 for i in 1 2 3 4; do
 	client -o "nat$i" "http://$SRV:8080/echo" ||
@@ -378,8 +381,7 @@ client -o got "http://$SRV:8080/blob" || fail "nat: the download failed"
 stop nat
 cmp -s got blob || fail "nat: the download differs"
 for ns in "$NC" "$NS"; do
-	assert_eq "$(ip netns exec "$ns" nstat -az TcpInCsumErrors |
-		awk '/InCsumErrors/ { print $2 }')" "$(cat "csum.$ns")" \
+	assert_eq "$(kernel_count "$ns" TcpInCsumErrors)" "$(cat "csum.$ns")" \
 		"nat: TCP checksum errors in $ns"
 done
 # The four requests and the download: every one from NAT_IP, from a port

@@ -213,7 +213,8 @@ calls = {
 
 local names = {}
 for k in pairs(calls) do names[#names + 1] = k end
-table.sort(names)       -- pairs' order is not fixed; the choices must be
+-- pairs' order is not fixed; the same SEED must make the same calls.
+table.sort(names)
 local tally = {}
 for _, k in ipairs(names) do tally[k] = { 0, 0, 0, 0 } end
 
@@ -236,7 +237,13 @@ end
 
 cb = function(mctx, s) storm(s) end
 
-local function listen(s)
+-- The two listeners, with the callback on every (event, hook) pair they
+-- take (the others are refused, which is fine here).
+for _, type in ipairs({ mos.MOS_SOCK_MONITOR_STREAM,
+                       mos.MOS_SOCK_MONITOR_RAW }) do
+    local s = mos.socket(mctx, mos.AF_INET, type, 0)
+    assert(s >= 0, "socket")
+    socks[#socks + 1] = s
     for _, ev in ipairs({ mos.MOS_ON_PKT_IN, mos.MOS_ON_CONN_START,
                           mos.MOS_ON_CONN_NEW_DATA, mos.MOS_ON_TCP_STATE_CHANGE,
                           mos.MOS_ON_REXMIT, mos.MOS_ON_ORPHAN,
@@ -244,19 +251,10 @@ local function listen(s)
                           mos.MOS_ON_ERROR }) do
         for _, hook in ipairs({ mos.MOS_HK_SND, mos.MOS_HK_RCV,
                                 mos.MOS_NULL }) do
-            -- Some (event, hook) pairs are refused; that is fine here.
             mos.register_callback(mctx, s, ev, hook, cb)
         end
     end
 end
-for _, type in ipairs({ mos.MOS_SOCK_MONITOR_STREAM,
-                       mos.MOS_SOCK_MONITOR_RAW }) do
-    local s = mos.socket(mctx, mos.AF_INET, type, 0)
-    assert(s >= 0, "socket")
-    socks[#socks + 1] = s
-end
-listen(socks[1])
-listen(socks[2])
 
 mos.at_exit(function()
     local f = assert(io.open(out .. "." .. mctx.cpu, "w"))
