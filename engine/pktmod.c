@@ -210,6 +210,20 @@ set_ip_len(struct pipe_pkt *k, int delta)
 	ip[3] = (uint8_t)tot;
 }
 
+/* Free space after a frame that it may grow into: a buffer above the
+ * default size is rounded up to af_packet's pages, but no frame grows
+ * past --max-frame there (the ports' MTU), as none grows past 2048 bytes
+ * in a default buffer. */
+static uint32_t
+room_after(const struct rte_mbuf *m)
+{
+	uint32_t len = rte_pktmbuf_data_len(m);
+	uint32_t max = (uint32_t)g_rt.opts.max_frame;
+
+	return len >= max ? 0 : RTE_MIN((uint32_t)rte_pktmbuf_tailroom(m),
+					max - len);
+}
+
 /* Open (n > 0) or close (n < 0) |n| bytes at frame offset pos. */
 static int
 resize_frame(struct core *c, struct pipe_pkt *k, uint32_t pos, int n,
@@ -223,7 +237,7 @@ resize_frame(struct core *c, struct pipe_pkt *k, uint32_t pos, int n,
 		rte_pktmbuf_trim(m, (uint16_t)-n);
 		return 0;
 	}
-	if (rte_pktmbuf_tailroom(m) >= (uint16_t)n) {
+	if (room_after(m) >= (uint32_t)n) {
 		rte_pktmbuf_append(m, (uint16_t)n);
 		memmove(k->data + pos + n, k->data + pos, flen - pos);
 	} else if (rte_pktmbuf_headroom(m) >= (uint16_t)n) {
@@ -596,8 +610,8 @@ route(struct core *c, struct sock *s, uint32_t dst, uint16_t *port,
 	return 0;
 }
 
-/* Build a frame (see build_frame) in a new packet buffer, which bounds
- * it (2048 bytes, or --max-frame), and transmit it: a packet moonbox
+/* Build a frame (see build_frame) in a new packet buffer, at most 2048
+ * bytes or --max-frame (room_after), and transmit it: a packet moonbox
  * made, not a received one, so it is counted apart from tx_packets (which
  * balances rx_packets). */
 static int
@@ -610,8 +624,8 @@ send_built(struct core *c, uint16_t port, const uint8_t *eth,
 
 	if (m == NULL)
 		return -ENOBUFS;
-	len = build_frame(rte_pktmbuf_mtod(m, uint8_t *),
-			  rte_pktmbuf_tailroom(m), eth, ip, tcp, payload, plen);
+	len = build_frame(rte_pktmbuf_mtod(m, uint8_t *), room_after(m), eth,
+			  ip, tcp, payload, plen);
 	if (len < 0) {
 		rte_pktmbuf_free(m);
 		return len;

@@ -107,8 +107,31 @@ grep -q "^#   .*push: frame 1 refused (errno 22)" "$TMP/misuse.out" ||
 	fail "a 4000-byte frame accepted"
 
 step "with --max-frame, a 4000-byte frame goes through whole"
+# The buffers are larger than 9018 bytes (af_packet's pages), but neither
+# mos.sendpkt nor an insertion makes a frame longer than --max-frame.
 cat >"$TMP/jumbo.lua" <<'LUA'
+local ffi = require "ffi"
 local sc = require "mos.scenario"
+local mctx = ...
+local s = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_RAW, 0)
+local got, edit
+mos.register_callback(mctx, s, mos.MOS_ON_PKT_IN, mos.MOS_NULL,
+    function(m, sock, side)
+        if not edit then return end
+        local p = ffi.new("struct pkt_info")
+        assert(mos.getlastpkt(m, sock, side, p) == 0)
+        local buf = ffi.new("uint8_t[?]", 9000, 0x73)
+        local function send(n)
+            p.payload, p.payloadlen = buf, n
+            return mos.sendpkt(m, sock, p) == 0 or ffi.errno()
+        end
+        local function insert(n)
+            return mos.setlastpkt(m, sock, side, 0, buf, n,
+                bit.bor(mos.MOS_INSERT, mos.MOS_TCP_PAYLOAD)) == 0 or
+                ffi.errno()
+        end
+        got = { send(8964), send(8965), insert(5019), insert(5018) }
+    end)
 sc.test("jumbo", function(t)
     local f = sc.frame{ src = "10.9.0.1", dst = "10.9.0.2", sport = 40000,
                         dport = 80, flags = "A", seq = 1, ack = 1,
@@ -117,6 +140,19 @@ sc.test("jumbo", function(t)
     local r = t:push(f)
     sc.eq(#r.out, 1, "frames out")
     sc.eq(r.out[1].data, f, "the frame, byte for byte")
+end)
+sc.test("no frame longer than --max-frame", function(t)
+    edit = true
+    local f = sc.frame{ src = "10.9.0.1", dst = "10.9.0.2", sport = 40000,
+                        dport = 80, flags = "A", seq = 1, ack = 1,
+                        payload = string.rep("j", 3946) }
+    local r = t:push(f)
+    sc.eq(got, { true, 22, 28, true },
+          "sendpkt 9018 and 9019 bytes, insertions to 9019 and 9018")
+    local lens = {}
+    for i, o in ipairs(r.out) do lens[i] = #o.data end
+    table.sort(lens)
+    sc.eq(lens, { 9018, 9018 }, "lengths of the frames out")
 end)
 LUA
 rc=$(run_status "$TMP/jumbo" "$MOONBOX" --max-frame 9018 \
