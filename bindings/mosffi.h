@@ -356,7 +356,8 @@ void mosffi_busy(mctx_t mctx, int busy);
  * mtcp_register_callback. */
 int mosffi_register_callback(mctx_t mctx, int sock, event_t event,
 			     int hook_point, int32_t fn);
-/* mtcp_define_event with a Lua filter of this core. */
+/* mtcp_define_event with a Lua filter of this core (the event is the
+ * filter's generation's: see mosffi_retire). */
 event_t mosffi_define_event(mctx_t mctx, event_t event, int32_t fn,
 			    const void *arg, size_t len);
 /* mtcp_settimer with a Lua callback; the delay in microseconds. */
@@ -384,8 +385,12 @@ enum {
 
 /* mtcp_socket, the socket marked as generation gen's. */
 int mosffi_socket(mctx_t mctx, int domain, int type, int protocol, int gen);
+/* mtcp_alloc_event, the event marked as generation gen's. */
+event_t mosffi_alloc_event(mctx_t mctx, event_t event, int gen);
 /* Close every socket generation gen opened, the flows' sockets made from
- * them, and disarm its timers: the number of its sockets, or -1. */
+ * them, disarm its timers and give back the events it defined (a later
+ * load's same definitions take their ids again): the number of its
+ * sockets, or -1. */
 int mosffi_retire(mctx_t mctx, int gen);
 /* Count a reload that worked (ok 1: the new load's first error of each
  * kind is printed again) or failed (0). */

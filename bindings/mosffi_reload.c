@@ -3,8 +3,9 @@
  * the Lua host's side is in lua/luahost.c): the sockets a script opens are
  * marked as its own, so that a reload closes exactly those (with the flows'
  * sockets made from them), and its timers, whose Lua function ids carry the
- * script's generation, are disarmed with them. C plugins' sockets and
- * timers stay.
+ * script's generation, are disarmed with them; the events it defined are
+ * given back for the next load (event.h). C plugins' sockets, timers and
+ * events stay.
  */
 #include "api.h"
 #include "core.h"
@@ -76,6 +77,7 @@ mosffi_retire(mctx_t mctx, int gen)
 		sock_free(t, mine[j]);
 	timers_drop_lua(&c->timers, gen * MOSFFI_FN_SPAN,
 			(gen + 1) * MOSFFI_FN_SPAN);
+	ev_retire(c->idx, gen);
 	return n;
 }
 

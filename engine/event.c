@@ -3,7 +3,9 @@
  *
  * The UDE registry is the only state shared by all cores. Definitions are
  * appended under a mutex and never freed, and a reader sees a definition
- * only after its slot was published, so lookups take no lock.
+ * only after its slot was published, so lookups take no lock. A Lua
+ * load's definitions are retired when it ends (a reload) and taken again,
+ * in place, by the next load's same definitions.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -79,9 +81,29 @@ same_arg(const filter_arg_t *a, const filter_arg_t *b)
 	return la == 0 || memcmp(a->arg, b->arg, la) == 0;
 }
 
+/* A definition a Lua load gave back that this one, of the same core,
+ * takes again (the first in id order, so that a script reloaded gets the
+ * ids it had). */
+static struct ude *
+retired_match(event_t parent, int lua_core, const filter_arg_t *arg,
+	      int allocated)
+{
+	uint32_t i;
+
+	for (i = 0; i < nude; i++) {
+		struct ude *u = udes[i];
+
+		if (u->retired && u->lua_core == lua_core &&
+		    u->parent == parent && u->allocated == allocated &&
+		    same_arg(&u->arg, arg))
+			return u;
+	}
+	return NULL;
+}
+
 static event_t
 publish(event_t parent, filter_t cfn, int lua_core, int32_t lua_fn,
-	const filter_arg_t *arg, int allocated)
+	const filter_arg_t *arg, int allocated, int32_t owner)
 {
 	struct ude *u;
 	uint32_t i;
@@ -106,6 +128,14 @@ publish(event_t parent, filter_t cfn, int lua_core, int32_t lua_fn,
 				return u->id;
 			}
 		}
+	}
+	if (owner >= 0 &&
+	    (u = retired_match(parent, lua_core, arg, allocated)) != NULL) {
+		u->owner = owner;
+		u->retired = 0;
+		__atomic_store_n(&u->lua_fn, lua_fn, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&ude_lock);
+		return u->id;
 	}
 	if (nude == EV_MAX_UDE) {
 		pthread_mutex_unlock(&ude_lock);
@@ -132,6 +162,7 @@ publish(event_t parent, filter_t cfn, int lua_core, int32_t lua_fn,
 	u->lua_fn = lua_fn;
 	u->lua_core = (int16_t)lua_core;
 	u->allocated = (uint8_t)allocated;
+	u->owner = owner;
 	if (u->depth > EV_MAX_DEPTH) {
 		free(u->arg.arg);
 		free(u);
@@ -157,13 +188,52 @@ ev_define(event_t parent, filter_t cfn, int lua_core, int32_t lua_fn,
 		errno = EINVAL;
 		return MOS_NULL_EVENT;
 	}
-	return publish(parent, cfn, lua_core, lua_fn, arg, 0);
+	return publish(parent, cfn, lua_core, lua_fn, arg, 0, -1);
 }
 
 event_t
 ev_alloc(event_t parent)
 {
-	return publish(parent, NULL, -1, -1, NULL, 1);
+	return publish(parent, NULL, -1, -1, NULL, 1, -1);
+}
+
+event_t
+ev_define_lua(event_t parent, int lua_core, int32_t lua_fn,
+	      const filter_arg_t *arg, int32_t owner)
+{
+	if (lua_fn < 0 || owner < 0) {
+		errno = EINVAL;
+		return MOS_NULL_EVENT;
+	}
+	return publish(parent, NULL, lua_core, lua_fn, arg, 0, owner);
+}
+
+event_t
+ev_alloc_lua(event_t parent, int lua_core, int32_t owner)
+{
+	if (owner < 0) {
+		errno = EINVAL;
+		return MOS_NULL_EVENT;
+	}
+	return publish(parent, NULL, lua_core, -1, NULL, 1, owner);
+}
+
+void
+ev_retire(int lua_core, int32_t owner)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(&ude_lock);
+	for (i = 0; i < nude; i++) {
+		struct ude *u = udes[i];
+
+		if (u->owner == owner && u->lua_core == lua_core &&
+		    !u->retired) {
+			u->retired = 1;
+			__atomic_store_n(&u->lua_fn, -1, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&ude_lock);
 }
 
 /* -- Callback trees ------------------------------------------------------ */
@@ -477,6 +547,7 @@ filter_pass(struct core *c, struct disp *d, const struct djob *j,
 	    const struct evnode *nd)
 {
 	const struct ude *u = nd->ude;
+	int32_t fn;
 
 	if (u->allocated)
 		return was_raised(d, nd->ev);
@@ -485,9 +556,10 @@ filter_pass(struct core *c, struct disp *d, const struct djob *j,
 		return u->cfn(&c->mctx, (int)j->sock, j->side, nd->ev,
 			      (filter_arg_t *)&u->arg) ? 1 : 0;
 	}
-	if (u->lua_fn >= 0 && u->lua_core == c->idx) {
+	fn = __atomic_load_n(&u->lua_fn, __ATOMIC_RELAXED);
+	if (fn >= 0 && u->lua_core == c->idx) {
 		c->st.filters_run++;
-		set_invoke(c, u->lua_fn, 1, j, nd->ev, (filter_arg_t *)&u->arg);
+		set_invoke(c, fn, 1, j, nd->ev, (filter_arg_t *)&u->arg);
 		d->awaiting = 1;
 		return 2;
 	}

@@ -42,11 +42,14 @@ struct ude {
 	int32_t lua_fn;		/* Lua filter id (with lua_core), or -1 */
 	int16_t lua_core;
 	uint8_t allocated;	/* mtcp_alloc_event(): fires when raised */
+	uint8_t retired;	/* given back by its Lua load (ev_retire) */
+	int32_t owner;		/* that load's generation, -1 for C's */
 	uint8_t depth;		/* 1 for a child of a built-in */
 	filter_arg_t arg;	/* owned copy */
 };
 
-/* The UDE with this id, or NULL. Lock-free: definitions are never freed. */
+/* The UDE with this id, or NULL. Lock-free: definitions are never freed
+ * (a retired one is only marked, and may be taken again). */
 const struct ude *
 ev_ude(event_t id);
 
@@ -66,6 +69,23 @@ ev_define(event_t parent, filter_t cfn, int lua_core, int32_t lua_fn,
 /* mtcp_alloc_event. */
 event_t
 ev_alloc(event_t parent);
+
+/* The same for a Lua load of core lua_core (owner: its generation): what
+ * ev_retire gave back of that core's is taken again, with its id, by the
+ * same definition (parent, argument; any Lua function), so that reloading
+ * a script does not use up the event ids. */
+event_t
+ev_define_lua(event_t parent, int lua_core, int32_t lua_fn,
+	      const filter_arg_t *arg, int32_t owner);
+
+event_t
+ev_alloc_lua(event_t parent, int lua_core, int32_t owner);
+
+/* Give back the definitions of a Lua load that ended: its filters no
+ * longer run (as no function is there to run them). On lua_core's own
+ * thread, between its bursts. */
+void
+ev_retire(int lua_core, int32_t owner);
 
 /* A registered callback: C function or Lua function id (>= 0). */
 struct ev_cb {

@@ -128,7 +128,9 @@ function M.define_event(event, filter, arg)
     return C.mosffi_define_event(M.mctx, event, fn_id(filter), p, n)
 end
 
-function M.alloc_event(event) return C.mtcp_alloc_event(event) end
+function M.alloc_event(event)
+    return C.mosffi_alloc_event(M.mctx, event, M.gen)
+end
 function M.raise_event(mctx, event) return C.mtcp_raise_event(mctx, event) end
 function M.set_uctx(mctx, sock, uctx) return C.mtcp_set_uctx(mctx, sock, uctx) end
 function M.get_uctx(mctx, sock) return C.mtcp_get_uctx(mctx, sock) end

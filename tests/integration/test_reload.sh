@@ -6,7 +6,8 @@
 # a script that fails to load (an error after opening a socket, a load that
 # never ends) is not taken and leaves nothing behind, and the one before
 # runs on; a core whose script the watchdog stopped gets one again; both
-# cores of -c 2 reload.
+# cores of -c 2 reload; the events a load defined are given back and taken
+# again by the next one's.
 . "$(dirname "$0")/lib.sh"
 
 : "${MB_SRC:?MB_SRC must name the source directory}"
@@ -168,6 +169,58 @@ sum=$(sed -n 's/^v[12] core [01]: \([0-9]*\) packets.*/\1/p' out |
 cores_rx=$(($(json_get st.json cores.0.rx_packets) + \
 	$(json_get st.json cores.1.rx_packets)))
 assert_eq "$sum" "$cores_rx" "packets seen by the loads of both cores"
+
+step "the events a load defined are given back: reloads do not use up ids"
+# udes NAME: a filter on PKT_IN, an allocated event raised by a
+# callback of the same socket, and a filter below it; callbacks on both
+# filters count hits.
+udes() {
+	cat <<LUA
+local mctx = ...
+local s = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0)
+local raw = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_RAW, 0)
+local f = mos.define_event(mos.MOS_ON_PKT_IN, function() return true end)
+local a = mos.alloc_event(mos.MOS_ON_PKT_IN)
+local g = mos.define_event(a, function() return true end, "arg")
+local hf, hg = 0, 0
+mos.register_callback(mctx, s, f, mos.MOS_HK_RCV, function() hf = hf + 1 end)
+mos.register_callback(mctx, s, g, mos.MOS_HK_RCV, function() hg = hg + 1 end)
+mos.register_callback(mctx, s, mos.MOS_ON_PKT_IN, mos.MOS_HK_RCV,
+    function(m) mos.raise_event(m, a) end)
+io.stderr:write(string.format("$1 ids %d %d %d\n", tonumber(f), tonumber(a),
+                              tonumber(g)))
+local function tick(m)
+    io.stderr:write("tick $1 core " .. mos.core .. "\n")
+    mos.settimer(m, raw, 0.2, tick)
+end
+mos.settimer(mctx, raw, 0.2, tick)
+mos.at_exit(function() print("$1 hits " .. hf .. " " .. hg) end)
+LUA
+}
+udes u0 >policy.lua
+start
+wait_for err "tick u0" 2
+for i in 1 2 3 4; do
+	udes "u$i" >policy.lua
+	hup "policy.lua reloaded" "$i"
+	wait_for err "tick u$i" 2
+done
+stop
+# The new load defines before the old one ends: two sets of ids in turn.
+assert_eq "$(sed -n 's/^u[0-4] ids //p' err | sort -u | wc -l)" 2 \
+	"sets of event ids over five loads"
+assert_eq "$(sed -n 's/^u0 ids //p' err)" "$(sed -n 's/^u2 ids //p' err)" \
+	"ids of u0 and u2"
+assert_eq "$(sed -n 's/^u1 ids //p' err)" "$(sed -n 's/^u3 ids //p' err)" \
+	"ids of u1 and u3"
+# Each load's own filters ran on the ids it took again (a filter left
+# with the old load's function would fail as a script error).
+for i in 0 1 2 3 4; do
+	grep -q "^u$i hits [1-9][0-9]* [1-9][0-9]*$" out ||
+		fail "u$i's events did not fire: $(cat out)"
+done
+assert_eq "$(json_get st.json script_errors)" 0 "script_errors"
+assert_eq "$(json_get st.json script_reloads)" 4 "script_reloads"
 
 step "a plugin-only run has nothing to reload"
 "$MOONBOX" --no-progress --plugin "$MB_PLUGINS/trace.so" \

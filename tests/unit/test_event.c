@@ -398,6 +398,61 @@ test_define_lua(void **state)
 	assert_int_not_equal(c, b);
 }
 
+/* A Lua load's definitions are given back when it ends and taken again,
+ * in place, by the same definitions of a later load of that core. */
+static void
+test_retire_lua(void **state)
+{
+	const filter_arg_t arg = { (void *)"ab", 2 };
+	event_t f, a, g, c, other, other_core;
+	const struct ude *u;
+
+	(void)state;
+	c = ev_define(MOS_ON_CONN_START, flt, -1, -1, NULL);
+	f = ev_define_lua(MOS_ON_CONN_START, 2, 100, &arg, 7);
+	a = ev_alloc_lua(MOS_ON_CONN_START, 2, 7);
+	g = ev_define_lua(a, 2, 101, NULL, 7);
+	other_core = ev_define_lua(MOS_ON_CONN_START, 3, 100, &arg, 7);
+	assert_true(f >= EV_UDE_BASE && a >= EV_UDE_BASE && g >= EV_UDE_BASE);
+	assert_int_equal(ev_define_lua(MOS_ON_CONN_START, 2, 100, &arg, 7), f);
+	assert_int_equal(ev_define_lua(MOS_ON_CONN_START, 2, -1, NULL, 7),
+			 MOS_NULL_EVENT);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(ev_alloc_lua(MOS_ON_CONN_START, 2, -1),
+			 MOS_NULL_EVENT);
+
+	ev_retire(2, 7);
+	u = ev_ude(f);
+	assert_true(u->retired);
+	assert_int_equal(u->lua_fn, -1);
+	assert_true(ev_ude(a)->retired && ev_ude(g)->retired);
+	/* Neither another core's nor C's. */
+	assert_false(ev_ude(other_core)->retired);
+	assert_int_equal(ev_ude(other_core)->lua_fn, 100);
+	assert_false(ev_ude(c)->retired);
+	assert_ptr_equal(ev_ude(c)->cfn, flt);
+
+	/* Another argument, or a C filter: a new id. */
+	other = ev_define_lua(MOS_ON_CONN_START, 2, 200, NULL, 8);
+	assert_true(other != f && other != g && other > g);
+	assert_int_not_equal(ev_define(MOS_ON_CONN_START, flt2, -1, -1, &arg),
+			     f);
+	/* The next load's same definitions: the same ids, its functions. */
+	assert_int_equal(ev_define_lua(MOS_ON_CONN_START, 2, 300, &arg, 8), f);
+	assert_int_equal(ev_alloc_lua(MOS_ON_CONN_START, 2, 8), a);
+	assert_int_equal(ev_define_lua(a, 2, 301, NULL, 8), g);
+	assert_false(u->retired);
+	assert_int_equal(u->lua_fn, 300);
+	assert_int_equal(u->owner, 8);
+	assert_int_equal(ev_ude(g)->lua_fn, 301);
+	/* Taken: a second allocation is a new event again. */
+	assert_int_not_equal(ev_alloc_lua(MOS_ON_CONN_START, 2, 8), a);
+	/* Another core does not take core 2's. */
+	ev_retire(2, 8);
+	assert_int_not_equal(ev_define_lua(MOS_ON_CONN_START, 3, 400, &arg, 9),
+			     f);
+}
+
 /* -- Callback trees ------------------------------------------------------- */
 
 static void
@@ -1064,6 +1119,7 @@ main(void)
 		cmocka_unit_test(test_define_nested),
 		cmocka_unit_test(test_alloc_event),
 		cmocka_unit_test(test_define_lua),
+		cmocka_unit_test(test_retire_lua),
 		cmocka_unit_test_setup_teardown(test_tree_register, setup,
 						teardown),
 		cmocka_unit_test(test_tree_cow),
