@@ -342,7 +342,7 @@ mtcp_destroy(void)
 	rt_release();
 	rt_wait();
 	if (g_rt.opts.stats_file != NULL)
-		rt_write_stats(g_rt.opts.stats_file);
+		rt_write_stats(g_rt.opts.stats_file, 1);
 	rt_cleanup();
 	memset(&g_api, 0, sizeof(g_api));
 	return 0;

@@ -205,10 +205,16 @@ mbx_read_progress(void)
 	return rt_read_progress();
 }
 
-int
-mbx_write_stats(const char *path)
+uint64_t
+mbx_dropped(const struct stats *s)
 {
-	return rt_write_stats(path);
+	return stats_dropped(s);
+}
+
+int
+mbx_write_stats(const char *path, int final)
+{
+	return rt_write_stats(path, final);
 }
 
 void

@@ -52,9 +52,13 @@ int mbx_running(void);
 int mbx_wait(void);
 /* Sum of all counters so far (racy while running: for progress only). */
 void mbx_totals(struct stats *total);
+/* The sum of a struct stats' dropped_* counters. */
+uint64_t mbx_dropped(const struct stats *s);
 /* The share of the -r file read so far (0 to 1), -1 if unknown. */
 double mbx_read_progress(void);
-int mbx_write_stats(const char *path);
+/* Write the --stats file: final (1) once the cores are done, or a
+ * snapshot while they run (0; racy as mbx_totals, replaced whole). */
+int mbx_write_stats(const char *path, int final);
 /* Record how long the cores ran (written as run_seconds). */
 void mbx_set_run_seconds(double s);
 /* Ask every core to reload its Lua script at its next burst (SIGHUP). */

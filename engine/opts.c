@@ -19,7 +19,7 @@ enum {
 	O_MBUFS, O_IPFRAG, O_MAX_FLOWS, O_RMEM, O_OVERLAP, O_TIMEWAIT,
 	O_TIMEOUT, O_NO_EOF_FLUSH, O_CLOCK, O_PLUGIN, O_PLUGIN_ARG,
 	O_ON_ERROR, O_LUA_MEM, O_WATCHDOG, O_PROGRESS, O_NO_PROGRESS, O_TIME,
-	O_CYCLES, O_SCENARIO, O_MAX_FRAME,
+	O_CYCLES, O_SCENARIO, O_MAX_FRAME, O_STATS_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -32,6 +32,7 @@ static const struct option long_opts[] = {
 	{ "mbufs", required_argument, NULL, O_MBUFS },
 	{ "max-frame", required_argument, NULL, O_MAX_FRAME },
 	{ "stats", required_argument, NULL, O_STATS },
+	{ "stats-interval", required_argument, NULL, O_STATS_INTERVAL },
 	{ "drop-malformed", no_argument, NULL, O_DROP_MALFORMED },
 	{ "ipfrag", required_argument, NULL, O_IPFRAG },
 	{ "max-flows", required_argument, NULL, O_MAX_FLOWS },
@@ -122,7 +123,10 @@ opts_usage(FILE *f, const char *prog)
 "                         longer, 0 = off (default 2000)\n"
 "\n"
 "Reporting:\n"
-"      --stats FILE       write counters as JSON at exit\n"
+"      --stats FILE       write counters as JSON at exit (and on SIGUSR1)\n"
+"      --stats-interval SEC\n"
+"                         rewrite the --stats file every SEC seconds while\n"
+"                         running\n"
 "      --progress         show progress on stderr (default: if a terminal)\n"
 "      --no-progress      never show progress\n"
 "      --time SEC         stop after SEC seconds (as on SIGINT)\n"
@@ -266,6 +270,9 @@ apply(struct mb_opts *o, const char *prog, int c, const char *arg)
 		return 0;
 	case O_TIME:
 		return num(prog, "--time", arg, 1, 86400 * 365, &o->time_s);
+	case O_STATS_INTERVAL:
+		return num(prog, "--stats-interval", arg, 1, 86400,
+			   &o->stats_interval_s);
 	case O_CYCLES:
 		o->cycles = 1;
 		return 0;
@@ -285,6 +292,17 @@ check(struct mb_opts *o, const char *prog, int flags)
 	if (o->write_file != NULL && o->read_file == NULL) {
 		fprintf(stderr, "%s: -w needs -r (the output pairs with a pcap "
 			"input)\n", prog);
+		return -1;
+	}
+	if (o->stats_interval_s > 0 && o->stats_file == NULL) {
+		fprintf(stderr, "%s: --stats-interval needs --stats FILE\n",
+			prog);
+		return -1;
+	}
+	if (o->stats_interval_s > 0 && !(flags & OPTS_F_SCRIPT)) {
+		/* A program's main thread is its own: nothing would write. */
+		fprintf(stderr, "%s: --stats-interval is the moonbox "
+			"program's\n", prog);
 		return -1;
 	}
 	if (o->scenario) {

@@ -69,6 +69,8 @@ struct mb_opts {
 
 	/* reporting */
 	const char *stats_file;		/* --stats FILE (JSON) */
+	int stats_interval_s;		/* --stats-interval SEC: also while
+					 * running (the moonbox program) */
 	int progress;			/* --progress / --no-progress */
 	int time_s;			/* --time SEC: stop after SEC seconds */
 	int cycles;			/* --cycles: count CPU cycles by activity */

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -929,13 +930,22 @@ rt_totals(struct stats *total, uint64_t *rx_nombuf, uint64_t *flows_active)
 	*flows_active = total->flows_created - total->flows_destroyed;
 }
 
+/* A regular file (or a new one) is replaced whole, through a temporary
+ * file beside it, so that a reader of a file rewritten while moonbox runs
+ * never sees part of one; anything else is written in place: a pipe, and
+ * a symbolic link (replacing /dev/stdout would replace the link). A failure while running is reported once until a write works
+ * again: --stats-interval would repeat it every few seconds. */
 int
-rt_write_stats(const char *path)
+rt_write_stats(const char *path, int final)
 {
+	static int live_failed;
 	struct stats total, per[RT_MAX_CORES];
 	uint64_t nombuf, active;
-	FILE *f;
-	int i, n = 0, ret;
+	char tmp[PATH_MAX];
+	const char *to;
+	struct stat sb;
+	FILE *f = NULL;
+	int i, n = 0, ret, err;
 
 	if (path == NULL)
 		return 0;
@@ -943,18 +953,37 @@ rt_write_stats(const char *path)
 	for (i = 0; i < RT_MAX_CORES; i++)
 		if (g_rt.cores[i] != NULL)
 			per[n++] = g_rt.cores[i]->st;
-	f = fopen(path, "w");
-	if (f == NULL) {
-		fprintf(stderr, "moonbox: cannot write '%s': %s\n", path,
-			strerror(errno));
-		return -1;
-	}
+	to = path;
+	if ((lstat(path, &sb) != 0 ? errno == ENOENT : S_ISREG(sb.st_mode)) &&
+	    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) <
+	    (int)sizeof(tmp) && (f = fopen(tmp, "w")) != NULL)
+		to = tmp;
+	if (f == NULL)
+		f = fopen(path, "w");
+	if (f == NULL)
+		goto fail;
+	errno = 0;
 	ret = stats_write_json(f, &total, nombuf, active, g_rt.run_seconds,
 			       rte_get_tsc_hz(), per, n,
-			       g_rt.use_dist ? &g_rt.dist_stats : NULL);
-	if (fclose(f) != 0)
-		ret = -1;
-	return ret;
+			       g_rt.use_dist ? &g_rt.dist_stats : NULL, final);
+	if (fclose(f) != 0 || ret != 0) {
+		if (ret == 0)
+			ret = -1;
+		goto fail;
+	}
+	if (to == tmp && rename(tmp, path) != 0)
+		goto fail;
+	live_failed = 0;
+	return 0;
+fail:
+	err = errno;
+	if (to == tmp)
+		unlink(tmp);
+	if (final || !live_failed)
+		fprintf(stderr, "moonbox: cannot write '%s': %s\n", path,
+			err != 0 ? strerror(err) : "write error");
+	live_failed = !final;
+	return -1;
 }
 
 void

@@ -152,9 +152,10 @@ rt_read_progress(void);
 void
 rt_totals(struct stats *total, uint64_t *rx_nombuf, uint64_t *flows_active);
 
-/* Write the JSON statistics file named by --stats (no-op without it). */
+/* Write the JSON statistics file named by --stats (no-op without it):
+ * final at the end of the run, or a snapshot while it runs. */
 int
-rt_write_stats(const char *path);
+rt_write_stats(const char *path, int final);
 
 /* Stop ports, free everything, clean up EAL. */
 void

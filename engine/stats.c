@@ -47,11 +47,12 @@ int
 stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
 		 uint64_t flows_active, double run_seconds, uint64_t tsc_hz,
 		 const struct stats *per_core, int ncores,
-		 const struct stats *dist)
+		 const struct stats *dist, int final)
 {
 	int i;
 
 	fprintf(f, "{\n");
+	fprintf(f, "  \"final\": %s,\n", final ? "true" : "false");
 	write_fields(f, total, "  ");
 	fprintf(f, "  \"rx_nombuf\": %" PRIu64 ",\n", rx_nombuf);
 	fprintf(f, "  \"flows_active\": %" PRIu64 ",\n", flows_active);

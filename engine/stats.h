@@ -71,11 +71,12 @@ stats_dropped(const struct stats *s);
 /* Write the totals (plus the gauges given) as one JSON object, with the
  * cores' counters ("cores") and the software distributor's
  * ("distributor", when dist is not NULL): the totals are their sums.
- * tsc_hz converts the cycles_* counters to seconds. */
+ * tsc_hz converts the cycles_* counters to seconds; final says whether
+ * the run was over (else packets may be in flight). */
 int
 stats_write_json(FILE *f, const struct stats *total, uint64_t rx_nombuf,
 		 uint64_t flows_active, double run_seconds, uint64_t tsc_hz,
 		 const struct stats *per_core, int ncores,
-		 const struct stats *dist);
+		 const struct stats *dist, int final);
 
 #endif /* MB_STATS_H */

@@ -3,7 +3,9 @@
  * loads native plugins and the Lua policy on every worker core (host.c),
  * shows progress, and writes the counters at exit.
  *
- * SIGHUP reloads the Lua script on every core (luahost.c).
+ * SIGHUP reloads the Lua script on every core (luahost.c). SIGUSR1 writes
+ * the --stats file while moonbox runs (or, without one, a line of counters
+ * on stderr), as --stats-interval does every few seconds.
  *
  * Exit status: 0 after a complete run, 1 on a start-up or run-time error,
  * 2 on a usage error, 128 + the signal for a SIGINT or SIGTERM before the
@@ -24,11 +26,18 @@
 
 static volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t reload_asked;
+static volatile sig_atomic_t stats_asked;
 
 static void
 on_hup(int sig)
 {
 	reload_asked = sig;
+}
+
+static void
+on_usr1(int sig)
+{
+	stats_asked = sig;
 }
 
 static void
@@ -63,6 +72,9 @@ catch_signals(int restart)
 	sa.sa_handler = on_hup;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGHUP, &sa, NULL);
+	/* Its default action would end the run. */
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 static double
@@ -112,6 +124,29 @@ show_progress(const struct mb_opts *o, double t0, double *last_t,
 	*last_rx = t.rx_packets;
 }
 
+/* The counters while the run goes on: the --stats file (replaced whole),
+ * or without one a line on stderr. */
+static void
+live_stats(const struct mb_opts *o, double t0)
+{
+	struct stats t;
+
+	if (o->stats_file != NULL) {
+		mbx_set_run_seconds(now_s() - t0);
+		mbx_write_stats(o->stats_file, 0);
+		return;
+	}
+	mbx_totals(&t);
+	fprintf(stderr, "moonbox: %llu packets in, %llu forwarded, %llu "
+		"dropped, %llu sent, %llu flows open, %.0f s\n",
+		(unsigned long long)t.rx_packets,
+		(unsigned long long)t.tx_packets,
+		(unsigned long long)mbx_dropped(&t),
+		(unsigned long long)t.pkts_sent,
+		(unsigned long long)(t.flows_created - t.flows_destroyed),
+		now_s() - t0);
+}
+
 /* Wait for every core to load its plugins and script, watching for a
  * script that never finishes loading. */
 static int
@@ -146,7 +181,7 @@ main(int argc, char **argv)
 	struct mb_opts o;
 	struct host host;
 	int rc, progress, status = 0;
-	double t0, last_t;
+	double t0, last_t, last_stats;
 	uint64_t last_rx = 0;
 
 	/* getopt's messages and --help name the program as argv[0] does:
@@ -191,7 +226,7 @@ main(int argc, char **argv)
 
 	progress = o.progress == PROGRESS_ON ||
 		   (o.progress == PROGRESS_AUTO && isatty(STDERR_FILENO));
-	t0 = last_t = now_s();
+	t0 = last_t = last_stats = now_s();
 	mbx_release();
 	while (mbx_running()) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
@@ -206,6 +241,14 @@ main(int argc, char **argv)
 				fprintf(stderr, "%s: SIGHUP ignored: %s\n",
 					prog, o.scenario ? "a scenario is not "
 					"reloaded" : "no script to reload");
+		}
+		if (stats_asked || (o.stats_interval_s > 0 &&
+				    now_s() - last_stats >= o.stats_interval_s)) {
+			stats_asked = 0;
+			last_stats = now_s();
+			if (progress)
+				fprintf(stderr, "\r%*s\r", 78, "");
+			live_stats(&o, t0);
 		}
 		if (progress && now_s() - last_t >= 0.5)
 			show_progress(&o, t0, &last_t, &last_rx);
@@ -222,7 +265,7 @@ main(int argc, char **argv)
 	/* A scenario that failed a test, or did not get to its end. */
 	if (o.scenario && mbx_scenario_failed() != 0)
 		status = 1;
-	if (mbx_write_stats(o.stats_file) != 0)
+	if (mbx_write_stats(o.stats_file, 1) != 0)
 		status = 1;
 	mbx_cleanup();
 	host_release(&host);

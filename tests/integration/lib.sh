@@ -173,7 +173,7 @@ if bad:
 
 # check_cores_sum STATS.json: each counter of the totals is the sum of the
 # per-core ones and the distributor's, if any (rx_nombuf and flows_active
-# are gauges of the whole run).
+# are gauges of the whole run, final says whether it was over).
 check_cores_sum() {
 	"$PY" -c '
 import json, sys
@@ -181,7 +181,7 @@ s = json.load(open(sys.argv[1]))
 cores = s["cores"] + ([s["distributor"]] if "distributor" in s else [])
 for k, v in s.items():
     if k in ("cores", "distributor", "rx_nombuf", "flows_active",
-             "run_seconds", "tsc_hz"):
+             "run_seconds", "tsc_hz", "final"):
         continue
     t = sum(c.get(k, 0) for c in cores)
     if t != v:

@@ -127,6 +127,7 @@ test_defaults(void **state)
 	assert_int_equal(o.lua_mem_mb, 512);
 	assert_int_equal(o.watchdog_ms, 2000);
 	assert_null(o.stats_file);
+	assert_int_equal(o.stats_interval_s, 0);
 	assert_int_equal(o.progress, PROGRESS_AUTO);
 	assert_int_equal(o.verbose, 0);
 
@@ -499,6 +500,42 @@ test_usage_errors(void **state)
 	assert_ok(PARSE(&o, "--port", "0000:03:00.0"));
 }
 
+/* --stats-interval: a range, a --stats file to write, and the moonbox
+ * program (a program's MOONBOX_OPTS has no loop to write it). */
+static void
+test_stats_interval(void **state)
+{
+	struct mb_opts o;
+
+	(void)state;
+	opts_defaults(&o);
+	assert_ok(PARSE(&o, "-r", "x", "--stats", "s.json",
+			"--stats-interval", "1"));
+	assert_int_equal(o.stats_interval_s, 1);
+	opts_defaults(&o);
+	assert_ok(PARSE(&o, "--stats-interval=86400", "-r", "x", "--stats",
+			"s.json"));
+	assert_int_equal(o.stats_interval_s, 86400);
+	opts_defaults(&o);
+	assert_usage(PARSE(&o, "-r", "x", "--stats", "s.json",
+			   "--stats-interval", "0"),
+		     "moonbox: --stats-interval: out of range '0'\n");
+	opts_defaults(&o);
+	assert_usage(PARSE(&o, "-r", "x", "--stats", "s.json",
+			   "--stats-interval", "86401"),
+		     "--stats-interval: out of range '86401'");
+	opts_defaults(&o);
+	assert_usage(PARSE(&o, "-r", "x", "--stats-interval", "5"),
+		     "moonbox: --stats-interval needs --stats FILE\n");
+	opts_defaults(&o);
+	assert_usage(parse_cap(&o, OPTS_F_NOINPUT,
+			       ARGV("--stats", "s.json", "--stats-interval",
+				    "5")),
+		     "--stats-interval is the moonbox program's");
+	opts_defaults(&o);
+	assert_ok(parse_cap(&o, OPTS_F_NOINPUT, ARGV("--stats", "s.json")));
+}
+
 static void
 test_flags(void **state)
 {
@@ -814,6 +851,7 @@ main(void)
 		cmocka_unit_test(test_exit),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_stats_interval),
 		cmocka_unit_test(test_repeated),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_split_then_parse),
