@@ -40,10 +40,10 @@ struct ude {
 	event_t root;		/* built-in ancestor */
 	filter_t cfn;		/* C filter, or NULL */
 	int32_t lua_fn;		/* Lua filter id (with lua_core), or -1 */
+	int32_t owner;		/* the Lua load's generation, -1 for C's */
 	int16_t lua_core;
 	uint8_t allocated;	/* mtcp_alloc_event(): fires when raised */
 	uint8_t retired;	/* given back by its Lua load (ev_retire) */
-	int32_t owner;		/* that load's generation, -1 for C's */
 	uint8_t depth;		/* 1 for a child of a built-in */
 	filter_arg_t arg;	/* owned copy */
 };

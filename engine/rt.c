@@ -933,8 +933,9 @@ rt_totals(struct stats *total, uint64_t *rx_nombuf, uint64_t *flows_active)
 /* A regular file (or a new one) is replaced whole, through a temporary
  * file beside it, so that a reader of a file rewritten while moonbox runs
  * never sees part of one; anything else is written in place: a pipe, and
- * a symbolic link (replacing /dev/stdout would replace the link). A failure while running is reported once until a write works
- * again: --stats-interval would repeat it every few seconds. */
+ * a symbolic link (replacing /dev/stdout would replace the link). A
+ * failure while running is reported once until a write works again:
+ * --stats-interval would repeat it every few seconds. */
 int
 rt_write_stats(const char *path, int final)
 {
@@ -966,11 +967,8 @@ rt_write_stats(const char *path, int final)
 	ret = stats_write_json(f, &total, nombuf, active, g_rt.run_seconds,
 			       rte_get_tsc_hz(), per, n,
 			       g_rt.use_dist ? &g_rt.dist_stats : NULL, final);
-	if (fclose(f) != 0 || ret != 0) {
-		if (ret == 0)
-			ret = -1;
+	if (fclose(f) != 0 || ret != 0)
 		goto fail;
-	}
 	if (to == tmp && rename(tmp, path) != 0)
 		goto fail;
 	live_failed = 0;

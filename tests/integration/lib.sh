@@ -25,8 +25,14 @@ LIB_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/moonbox-test.XXXXXX")
 
 lib_cleanup() {
-	local rc=$?
+	local rc=$? job
 
+	# A step that failed while a moonbox ran in the background (replaying
+	# a capture without end) leaves none running.
+	for job in $(jobs -p); do
+		kill -KILL "$job" 2>/dev/null || true
+		wait "$job" 2>/dev/null || true
+	done
 	if [ "${MB_KEEP_TMP:-0}" = 1 ]; then
 		echo "kept $TMP" >&2
 	else
