@@ -7,8 +7,9 @@
  * Checked: the split gives at most its limit of words, NULL-terminated,
  * each inside the text's buffer; the parser returns one of its three
  * statuses (it never exits); a run it accepts has every count within its
- * table, cores within 1..64, and every string it kept pointing into the
- * words; a second parse of the same words gives the same options.
+ * table, cores within 1..64, every string it kept pointing into the
+ * words, --stats-interval only with --stats in the moonbox program's
+ * parse; a second parse of the same words gives the same options.
  */
 #include <stdint.h>
 #include <string.h>
@@ -53,6 +54,10 @@ check_ok(const struct mb_opts *o, int flags)
 		FUZZ_CHECK(inside(o->plugin_args[i]));
 	if (!(flags & OPTS_F_SCRIPT))
 		FUZZ_CHECK(o->script == NULL && o->script_argc == 0);
+	/* Only the moonbox program rewrites a --stats file while running. */
+	FUZZ_CHECK(o->stats_interval_s == 0 ||
+		   (o->stats_file != NULL && (flags & OPTS_F_SCRIPT) &&
+		    o->stats_interval_s <= 86400));
 }
 
 int
