@@ -186,6 +186,12 @@ mosffi_script_error(mctx_t mctx, int kind, const char *msg)
 }
 
 int
+mosffi_checking(void)
+{
+	return g_rt.opts.check;
+}
+
+int
 mosffi_script_argc(void)
 {
 	return g_rt.opts.script_argc;

@@ -365,6 +365,9 @@ int mosffi_settimer(mctx_t mctx, int id, int64_t usec, int32_t fn);
 /* Count a script error of a kind and apply --on-error to the packet held;
  * the message is printed once per kind and core. */
 void mosffi_script_error(mctx_t mctx, int kind, const char *msg);
+/* 1 in a run of moonbox --check: the script is loaded, not run (its
+ * mos.at_exit functions do not run either). */
+int mosffi_checking(void);
 /* The script's arguments: count, and argument i. */
 int mosffi_script_argc(void);
 const char *mosffi_script_arg(int i);

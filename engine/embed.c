@@ -20,6 +20,12 @@ mbx_opts_parse(struct mb_opts *o, int argc, char **argv)
 }
 
 void
+mbx_opts_for_check(struct mb_opts *o)
+{
+	opts_for_check(o);
+}
+
+void
 mbx_usage(FILE *f, const char *prog)
 {
 	opts_usage(f, prog);

@@ -18,6 +18,8 @@ typedef int (*mbx_run_fn)(mctx_t mctx, void *arg);
 
 void mbx_opts_defaults(struct mb_opts *o);
 int mbx_opts_parse(struct mb_opts *o, int argc, char **argv);
+/* --check: the options of a run that loads and ends (opts_for_check). */
+void mbx_opts_for_check(struct mb_opts *o);
 void mbx_usage(FILE *f, const char *prog);
 
 /* EAL, ports and packet buffers; -1 after printing a one-line error. */

@@ -19,7 +19,7 @@ enum {
 	O_MBUFS, O_IPFRAG, O_MAX_FLOWS, O_RMEM, O_OVERLAP, O_TIMEWAIT,
 	O_TIMEOUT, O_NO_EOF_FLUSH, O_CLOCK, O_PLUGIN, O_PLUGIN_ARG,
 	O_ON_ERROR, O_LUA_MEM, O_WATCHDOG, O_PROGRESS, O_NO_PROGRESS, O_TIME,
-	O_CYCLES, O_SCENARIO, O_MAX_FRAME, O_STATS_INTERVAL,
+	O_CYCLES, O_SCENARIO, O_MAX_FRAME, O_STATS_INTERVAL, O_CHECK,
 };
 
 static const struct option long_opts[] = {
@@ -33,6 +33,7 @@ static const struct option long_opts[] = {
 	{ "max-frame", required_argument, NULL, O_MAX_FRAME },
 	{ "stats", required_argument, NULL, O_STATS },
 	{ "stats-interval", required_argument, NULL, O_STATS_INTERVAL },
+	{ "check", no_argument, NULL, O_CHECK },
 	{ "drop-malformed", no_argument, NULL, O_DROP_MALFORMED },
 	{ "ipfrag", required_argument, NULL, O_IPFRAG },
 	{ "max-flows", required_argument, NULL, O_MAX_FLOWS },
@@ -78,6 +79,26 @@ opts_defaults(struct mb_opts *o)
 }
 
 void
+opts_for_check(struct mb_opts *o)
+{
+	/* A check may run next to the moonbox it checks: it opens none of
+	 * its ports or files, takes no hugepages (EAL's other arguments go
+	 * too, a --file-prefix among them) and sends nothing. */
+	o->read_file = NULL;
+	o->write_file = NULL;
+	o->ports[0] = "net_null0,no-rx=1";
+	o->ports[1] = "net_null1,no-rx=1";
+	o->nb_ports = 2;
+	o->passive = 1;
+	o->eal_extra = "--no-huge";
+	o->mbufs = 0;
+	o->stats_file = NULL;
+	o->stats_interval_s = 0;
+	o->time_s = 0;
+	o->progress = PROGRESS_OFF;
+}
+
+void
 opts_usage(FILE *f, const char *prog)
 {
 	fprintf(f,
@@ -92,6 +113,8 @@ opts_usage(FILE *f, const char *prog)
 "      --port DEV         add a port (PCI address or DPDK vdev string);\n"
 "                         ports are paired in order and forward to each other\n"
 "      --passive          never transmit (monitor only)\n"
+"      --check            load the plugins and SCRIPT on every core, then\n"
+"                         end: status 0 if all loaded (no traffic, no output)\n"
 "      --scenario         run SCRIPT as a test scenario: it pushes frames\n"
 "                         through two ports of its own (see mos_scenario(3))\n"
 "  -c, --cores N          worker cores (default 1)\n"
@@ -279,6 +302,9 @@ apply(struct mb_opts *o, const char *prog, int c, const char *arg)
 	case O_SCENARIO:
 		o->scenario = 1;
 		return 0;
+	case O_CHECK:
+		o->check = 1;
+		return 0;
 	case 'v':
 		o->verbose++;
 		return 0;
@@ -304,6 +330,16 @@ check(struct mb_opts *o, const char *prog, int flags)
 		fprintf(stderr, "%s: --stats-interval is the moonbox "
 			"program's\n", prog);
 		return -1;
+	}
+	if (o->check) {
+		/* The command line of a run may be checked as it is: its
+		 * input and output are left out (opts_for_check). */
+		if (o->scenario) {
+			fprintf(stderr, "%s: --check takes no --scenario (the "
+				"scenario's tests check it)\n", prog);
+			return -1;
+		}
+		return 0;
 	}
 	if (o->scenario) {
 		/* The scenario is the input: it brings its own two ports, on

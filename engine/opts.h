@@ -39,6 +39,7 @@ struct mb_opts {
 	int max_frame;			/* --max-frame: packet buffers' data room */
 	int scenario;			/* --scenario: the script is a test
 					   scenario with ports of its own */
+	int check;			/* --check: load, then end (no I/O) */
 
 	/* packet path */
 	int drop_malformed;		/* --drop-malformed */
@@ -86,6 +87,12 @@ enum {
 /* Defaults for every field. */
 void
 opts_defaults(struct mb_opts *o);
+
+/* --check: leave out what would touch the run being checked or the
+ * machine (-r, -w, the ports, --stats, --eal, --mbufs, --time): two null
+ * ports without input instead, no hugepages, no output. */
+void
+opts_for_check(struct mb_opts *o);
 
 /* opts_parse flags */
 #define OPTS_F_SCRIPT	1	/* first non-option argument is the script */

@@ -3,6 +3,8 @@
  * loads native plugins and the Lua policy on every worker core (host.c),
  * shows progress, and writes the counters at exit.
  *
+ * --check loads the plugins and the script on every core, then ends.
+ *
  * SIGHUP reloads the Lua script on every core (luahost.c). SIGUSR1 writes
  * the --stats file while moonbox runs (or, without one, a line of counters
  * on stderr), as --stats-interval does every few seconds.
@@ -202,6 +204,8 @@ main(int argc, char **argv)
 	}
 	if (o.script != NULL && check_script(prog, o.script) < 0)
 		return 1;
+	if (o.check)
+		mbx_opts_for_check(&o);
 	if (host_prepare(&host, &o, prog) != 0)
 		return 1;
 
@@ -224,6 +228,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	if (o.check) {
+		/* Loaded on every core: end before the first packet. */
+		if (o.script != NULL)
+			fprintf(stderr, "%s: %s loaded on %d core%s\n", prog,
+				o.script, o.cores, o.cores == 1 ? "" : "s");
+		else
+			fprintf(stderr, "%s: %d plugin%s loaded on %d core%s\n",
+				prog, o.nb_plugins, o.nb_plugins == 1 ? "" : "s",
+				o.cores, o.cores == 1 ? "" : "s");
+		mbx_stop();
+	}
 	progress = o.progress == PROGRESS_ON ||
 		   (o.progress == PROGRESS_AUTO && isatty(STDERR_FILENO));
 	t0 = last_t = last_stats = now_s();

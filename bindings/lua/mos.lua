@@ -331,6 +331,8 @@ end
 
 -- Run the mos.at_exit functions, at the end of the core's run.
 local function run_at_exit(mctx)
+    -- moonbox --check loads the script and ends: nothing ran to report.
+    if C.mosffi_checking() ~= 0 then return end
     -- The watchdog watches these too.
     for _, f in ipairs(at_exit) do
         C.mosffi_busy(mctx, 1)

@@ -128,6 +128,7 @@ test_defaults(void **state)
 	assert_int_equal(o.watchdog_ms, 2000);
 	assert_null(o.stats_file);
 	assert_int_equal(o.stats_interval_s, 0);
+	assert_int_equal(o.check, 0);
 	assert_int_equal(o.progress, PROGRESS_AUTO);
 	assert_int_equal(o.verbose, 0);
 
@@ -536,6 +537,43 @@ test_stats_interval(void **state)
 	assert_ok(parse_cap(&o, OPTS_F_NOINPUT, ARGV("--stats", "s.json")));
 }
 
+/* --check: any run's command line, its I/O left out (opts_for_check). */
+static void
+test_check(void **state)
+{
+	struct mb_opts o;
+
+	(void)state;
+	opts_defaults(&o);
+	assert_ok(PARSE(&o, "--check", "p.lua"));
+	assert_int_equal(o.check, 1);
+	opts_defaults(&o);
+	assert_ok(PARSE(&o, "--check", "-r", "in.pcap", "-w", "out.pcap",
+			"--port", "0000:03:00.0", "--stats", "s.json",
+			"--stats-interval", "5", "--eal", "--file-prefix=x",
+			"--mbufs", "65536", "--time", "60", "-c", "3", "p.lua",
+			"arg"));
+	opts_for_check(&o);
+	assert_null(o.read_file);
+	assert_null(o.write_file);
+	assert_int_equal(o.nb_ports, 2);
+	assert_string_equal(o.ports[0], "net_null0,no-rx=1");
+	assert_string_equal(o.ports[1], "net_null1,no-rx=1");
+	assert_int_equal(o.passive, 1);
+	assert_string_equal(o.eal_extra, "--no-huge");
+	assert_null(o.stats_file);
+	assert_int_equal(o.stats_interval_s, 0);
+	assert_int_equal(o.mbufs, 0);
+	assert_int_equal(o.time_s, 0);
+	/* What the load depends on stays. */
+	assert_int_equal(o.cores, 3);
+	assert_string_equal(o.script, "p.lua");
+	assert_int_equal(o.script_argc, 1);
+	opts_defaults(&o);
+	assert_usage(PARSE(&o, "--check", "--scenario", "s.lua"),
+		     "--check takes no --scenario");
+}
+
 static void
 test_flags(void **state)
 {
@@ -852,6 +890,7 @@ main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_stats_interval),
+		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_repeated),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_split_then_parse),
