@@ -6,8 +6,10 @@
  * Failure containment:
  *  - errors in callbacks and filters are caught in the Lua loop (mos.lua)
  *    and counted; traffic follows --on-error;
- *  - the Lua heap is capped (--lua-mem) by this file's allocator: running
- *    out raises a catchable "not enough memory";
+ *  - the Lua heap is capped (--lua-mem) by this file's allocator, in front
+ *    of LuaJIT's own (an arena per state, faster than libc's malloc, and
+ *    freed whole with the state): running out raises a catchable "not
+ *    enough memory";
  *  - a callback that never returns cannot be stopped from inside (LuaJIT's
  *    compiled code ignores hooks), so the main thread's watchdog signals the
  *    core's thread, and the handler jumps back here out of the Lua code; the
@@ -55,6 +57,14 @@ struct lua_core {
 };
 
 static __thread struct lua_core *self;
+
+/* A state's allocator: LuaJIT's own (f, ud), under its core's cap. A
+ * reload's new state and the old one share the cap (lc->used). */
+struct lua_heap {
+	struct lua_core *lc;
+	lua_Alloc f;
+	void *ud;
+};
 
 struct lua_core *volatile luahost_cores[LUAHOST_MAX_CORES];
 
@@ -136,23 +146,91 @@ luahost_global_init(void)
 static void *
 capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-	struct lua_core *lc = ud;
+	struct lua_heap *h = ud;
+	struct lua_core *lc = h->lc;
 	size_t old = ptr != NULL ? osize : 0;
 	void *p;
 
 	if (nsize == 0) {
-		free(ptr);
+		h->f(h->ud, ptr, osize, 0);
 		lc->used -= old;
 		return NULL;
 	}
 	if (lc->cap != 0 && nsize > old && lc->used + (nsize - old) > lc->cap)
 		return NULL;
 	lc->in_alloc = 1;
-	p = realloc(ptr, nsize);
+	p = h->f(h->ud, ptr, osize, nsize);
 	lc->in_alloc = 0;
 	if (p != NULL)
 		lc->used = lc->used - old + nsize;
 	return p;
+}
+
+/* Bytes a state holds (LuaJIT counts every allocation of its own). */
+static size_t
+state_bytes(lua_State *L)
+{
+	return (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 +
+	       (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
+}
+
+#ifdef __SANITIZE_ADDRESS__
+static void *
+libc_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	(void)ud;
+	(void)osize;
+	if (nsize == 0) {
+		free(ptr);
+		return NULL;
+	}
+	return realloc(ptr, nsize);
+}
+#endif
+
+/* A new state on LuaJIT's allocator, which the cap then wraps: what the
+ * state took to start counts from the start. Under AddressSanitizer the
+ * heap stays on libc's malloc, whose blocks it guards (the ffi.new
+ * buffers the API writes into among them). */
+static lua_State *
+new_state(struct lua_core *lc)
+{
+	struct lua_heap *h = malloc(sizeof(*h));
+	lua_State *L;
+
+	if (h == NULL)
+		return NULL;
+	h->lc = lc;
+#ifdef __SANITIZE_ADDRESS__
+	h->f = libc_alloc;
+	h->ud = NULL;
+	L = lua_newstate(capped_alloc, h);
+#else
+	L = luaL_newstate();
+	if (L != NULL) {
+		h->f = lua_getallocf(L, &h->ud);
+		lc->used += state_bytes(L);
+		lua_setallocf(L, capped_alloc, h);
+	}
+#endif
+	if (L == NULL)
+		free(h);
+	return L;
+}
+
+/* Close a state: its bytes leave the cap, and LuaJIT's allocator is put
+ * back first, which then frees its arena whole (with any other allocator
+ * LuaJIT frees its blocks one by one and leaves the arena behind). */
+static void
+close_state(lua_State *L)
+{
+	struct lua_heap *h;
+
+	lua_getallocf(L, (void **)&h);
+	h->lc->used -= state_bytes(L);
+	lua_setallocf(L, h->f, h->ud);
+	lua_close(L);
+	free(h);
 }
 
 /* Whether the first line of msg has Lua's "chunk:line:" prefix. Every
@@ -261,7 +339,7 @@ load_script(struct lua_core *volatile lc, int gen)
 	lua_State *volatile L;
 	int i, nargs;
 
-	L = lua_newstate(capped_alloc, lc);
+	L = new_state(lc);
 	if (L == NULL) {
 		fprintf(stderr, "%s: core %d: cannot create a Lua state\n",
 			lc->prog, lc->cpu);
@@ -316,7 +394,7 @@ load_script(struct lua_core *volatile lc, int gen)
 	return L;
 fail:
 	lc->armed = 0;
-	lua_close(L);
+	close_state(L);
 	return NULL;
 }
 
@@ -461,7 +539,7 @@ reload(struct lua_core *lc)
 		old = NULL;	/* abandoned by the watchdog */
 	mosffi_retire(lc->mctx, lc->gen);
 	if (old != NULL)
-		lua_close(old);
+		close_state(old);
 	lc->L = L;
 	lc->gen = gen;
 	mosffi_reloaded(lc->mctx, 1);
@@ -505,6 +583,6 @@ luahost_destroy(struct lua_core *lc)
 		return;
 	luahost_cores[lc->cpu] = NULL;
 	if (lc->L != NULL)
-		lua_close(lc->L);
+		close_state(lc->L);
 	free(lc);
 }
