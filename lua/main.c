@@ -105,6 +105,13 @@ share_read(const char *path, const struct stats *t)
 			  (double)t->rx_bytes) / (double)sb.st_size);
 }
 
+/* Wipe the progress line before other text goes to stderr. */
+static void
+clear_progress(void)
+{
+	fprintf(stderr, "\r%*s\r", 78, "");
+}
+
 static void
 show_progress(const struct mb_opts *o, double t0, double *last_t,
 	      uint64_t *last_rx)
@@ -262,7 +269,7 @@ main(int argc, char **argv)
 			stats_asked = 0;
 			last_stats = now_s();
 			if (progress)
-				fprintf(stderr, "\r%*s\r", 78, "");
+				clear_progress();
 			live_stats(&o, t0);
 		}
 		if (progress && now_s() - last_t >= 0.5)
@@ -274,7 +281,7 @@ main(int argc, char **argv)
 		status = 1;
 	mbx_set_run_seconds(now_s() - t0);
 	if (progress)
-		fprintf(stderr, "\r%*s\r", 78, "");
+		clear_progress();
 	if (host_failed(&host))
 		status = 1;
 	/* A scenario that failed a test, or did not get to its end. */
