@@ -38,28 +38,49 @@ be rewritten the same way again (each direction remembers where its last
 64 occurrences were, by sequence number, and rewrites any byte of them a
 retransmission carries). The cost: a segment that ends with a prefix of
 PATTERN (at most L-1 bytes, L = #PATTERN) is held whole and reaches the
-receiver only with the sender's next segment (a retransmission of held
-bytes meanwhile is dropped too), so a sender that stops right there,
-waiting for its peer, waits until its FIN, its RST or the flow's end
-releases them. Held segments are counted by moonbox as dropped_by_policy
-and their re-sent copies as pkts_sent.
+receiver only with the sender's next segment, so a sender that stops
+right there, waiting for its peer, waits until its FIN, its RST or the
+flow's end releases them. Held segments are counted by moonbox as
+dropped_by_policy and their re-sent copies as pkts_sent.
 
-Segments arriving out of order (ahead of a gap) are rewritten on their
-own: occurrences inside them, plus bytes of remembered occurrences; a
-segment that fills a gap is never held (bytes after it already left). An
-occurrence split across a gap whose second part arrived first therefore
-passes unchanged. SYN segments' data is not inspected.
+A sender that sends held bytes again is waiting for them: after a
+retransmission timeout it sends nothing but its first unacknowledged
+segment. The held bytes before the pending prefix are final, so they go
+at once, alone (the retransmission itself is dropped), and only the
+prefix stays held. If the sender then sends nothing but the prefix, the
+next bytes never come: after STUCK such retransmissions the prefix goes
+unchanged (counted as given up; a wrong result if the next bytes would
+have completed the pattern).
+
+Segments arriving ahead of a gap (a frame lost before moonbox, or
+reordered) cannot be decided alone at their edges: an occurrence may
+start in the gap, or run on into the next segment. Such a segment is
+forwarded, rewritten on its own, only when no occurrence can cross its
+edges (it neither starts with a proper suffix of PATTERN nor ends with a
+proper prefix of it); else it is dropped, and the sender's
+retransmission brings it again once the gap is filled, in order. The
+stream's bytes therefore all pass through the in-order path or lie in
+segments with closed edges. (Dropping every segment ahead of a gap would
+be simpler, but the receiver would then see no data after the hole, send
+no duplicate ACKs, and each loss would cost the sender a retransmission
+timeout.) A segment that fills a gap up to bytes that already left is not
+held. The first bytes of a dropped segment are kept until the gap fills:
+when the segment before it comes and ends with a pending prefix, they
+decide it at once, and nothing is held (so the timeout case above does
+not arise from a loss before moonbox). SYN segments' data is not
+inspected.
 
 Output (stdout, at the end, one line per core):
     rewrite: core C: N occurrences rewritten (S split across segments),
     H segments held and re-sent, R retransmitted bytes rewritten again,
-    E errors
+    A segments ahead of a gap dropped, G pending prefixes given up, E
+    errors
 ]]
 local mctx = ...
 local ffi = require "ffi"
 local bit = require "bit"
 
-local tobit = bit.tobit
+local tobit, band, rshift = bit.tobit, bit.band, bit.rshift
 
 local CORE = mos.core
 
@@ -88,14 +109,25 @@ local function seqadd(a, n) return (a + n) % 4294967296 end
 
 -- -- Per flow side, indexed by sock * 2 + side ----------------------------
 --
--- nxt: next expected sequence number (nil until the SYN is seen); hi: end
--- of the highest segment seen; held: list of held segments (a frame copy
--- with its payload bytes before `pend` already final), hseq: sequence
--- number of the first held byte, pend: where the pending prefix starts;
--- lg: ring of the last occurrences' sequence numbers (lgi: next slot).
-local nxt, hi, held, hseq, pend, lg, lgi = {}, {}, {}, {}, {}, {}, {}
+-- nxt: next expected sequence number (nil until the SYN is seen), the end
+-- of the bytes that left in order; ahead: ranges {start, end} forwarded
+-- ahead of nxt, sorted, disjoint and not touching; held: list of held
+-- segments (a frame copy with its payload bytes before `pend` already
+-- final), hseq: sequence number of the first held byte, pend: where the
+-- pending prefix starts; lg: ring of the last occurrences' sequence
+-- numbers (lgi: next slot).
+local nxt, ahead, held, hseq, pend, lg, lgi = {}, {}, {}, {}, {}, {}, {}
+-- hrx: retransmissions of held bytes that found nothing final to send;
+-- peeks: first bytes of dropped segments ahead of a gap, by sequence
+-- number; carry: start of an occurrence that runs on past nxt.
+local hrx, peeks, carry = {}, {}, {}
 
-local noccur, nsplit, nheld, nrexmit, nerrors = 0, 0, 0, 0, 0
+-- Ranges ahead of a gap kept per side; a segment beyond them is dropped
+-- (and comes again).
+local AHEAD_MAX = 64
+
+local noccur, nsplit, nheld, nrexmit, nahead, ngiveup, nerrors =
+    0, 0, 0, 0, 0, 0, 0
 
 -- Remember an occurrence starting at sequence number s; true if new.
 local function remember(key, s)
@@ -181,6 +213,14 @@ local function overlap(ostart, pstart, plen, dst)
     return e - a
 end
 
+-- Apply the pending writes to a payload the script owns (a held copy).
+local function apply_writes(dst)
+    for i = 1, nw do
+        ffi.copy(dst + w_off[i], REP + w_rep[i], w_len[i])
+    end
+    nw = 0
+end
+
 local function flush_writes(m, sock, side)
     for i = 1, nw do
         if setlastpkt(m, sock, side, w_off[i], REP + w_rep[i], w_len[i],
@@ -197,7 +237,8 @@ local sendbuf = ffi.new("uint8_t[?]", 65536 + 64)
 local sendpkt = ffi.new("struct pkt_info")
 
 -- A held segment: { frame = string, ip = offset of the IP header, tcp =
--- offset of the TCP header, poff = payload offset, plen, seq }.
+-- offset of the TCP header, poff = payload offset, plen, seq } (poff, plen
+-- and seq move when its front is sent alone).
 local function hold_record(p)
     local base = ffi.cast("uint8_t *", p.ethh)
     return {
@@ -212,17 +253,21 @@ end
 
 -- Send a held segment, its payload patched with the occurrences at
 -- occ[1..k] (offsets relative to `origin`, the held segment's payload
--- being at offset `at`).
-local function send_held(m, sock, h, k, at)
+-- being at offset `at`); only its first `len` bytes if len is given.
+local function send_held(m, sock, h, k, at, len)
     ffi.copy(sendbuf, h.frame, #h.frame)
     for i = 1, k do
         overlap(pos[i], at, h.plen, sendbuf + h.poff)
     end
+    local s = h.seq
+    local th = sendbuf + h.tcp
+    th[4], th[5] = band(rshift(s, 24), 255), band(rshift(s, 16), 255)
+    th[6], th[7] = band(rshift(s, 8), 255), band(s, 255)
     sendpkt.ethh = ffi.cast("struct ethhdr *", sendbuf)
     sendpkt.iph = ffi.cast("struct iphdr *", sendbuf + h.ip)
     sendpkt.tcph = ffi.cast("struct tcphdr *", sendbuf + h.tcp)
     sendpkt.payload = sendbuf + h.poff
-    sendpkt.payloadlen = h.plen
+    sendpkt.payloadlen = len or h.plen
     if mos.sendpkt(m, sock, sendpkt) ~= 0 then
         nerrors = nerrors + 1
     end
@@ -234,13 +279,30 @@ local function release(m, sock, key)
     local list = held[key]
     if list == nil then return end
     for _, h in ipairs(list) do send_held(m, sock, h, 0, 0) end
-    held[key], hseq[key], pend[key] = nil, nil, nil
+    held[key], hseq[key], pend[key], hrx[key] = nil, nil, nil, nil
 end
 
 -- -- Packet processing ---------------------------------------------------------
 
 local scratch = ffi.new("uint8_t[?]", 65536 * 2)
 local pinfo = ffi.new("struct pkt_info")
+
+-- Queue the bytes of remembered occurrences that cross the start of n
+-- bytes at seq (and their end too, if `ends`): a scan of the bytes alone
+-- does not find them.
+local function straddlers(key, seq, n, ends)
+    local ring = lg[key]
+    if ring == nil then return end
+    for i = 1, LOG_SIZE do
+        local s = ring[i]
+        if s ~= nil then
+            local d = seqdiff(s, seq)
+            if d > -L and d < n and (d < 0 or (ends and d + L > n)) then
+                nrexmit = nrexmit + overlap(d, 0, n, nil)
+            end
+        end
+    end
+end
 
 -- A segment that is not the next one in order: occurrences inside it,
 -- and bytes of remembered occurrences it carries again.
@@ -254,20 +316,211 @@ local function isolated(m, sock, side, key, b, n, seq)
         end
         overlap(pos[i], 0, n, nil)
     end
-    local ring = lg[key]
-    if ring ~= nil then
-        for i = 1, LOG_SIZE do
-            local s = ring[i]
-            if s ~= nil then
-                local d = seqdiff(s, seq)
-                -- Occurrences not found inside: they straddle an edge.
-                if d > -L and d < n and (d < 0 or d + L > n) then
-                    nrexmit = nrexmit + overlap(d, 0, n, nil)
-                end
-            end
+    straddlers(key, seq, n, true)
+    if nw > 0 then flush_writes(m, sock, side) end
+end
+
+-- Send the held bytes that are final (before pend) and hold on to the
+-- pending ones alone. False if all held bytes are pending.
+local function trim_held(m, sock, key)
+    local list, p0 = held[key], pend[key]
+    local sent = false
+    while list[1] ~= nil do
+        local h = list[1]
+        local f = seqdiff(p0, h.seq)
+        if f <= 0 then break end
+        sent = true
+        if f >= h.plen then
+            send_held(m, sock, h, 0, 0)
+            table.remove(list, 1)
+        else
+            send_held(m, sock, h, 0, 0, f)
+            h.poff, h.plen, h.seq = h.poff + f, h.plen - f, p0
         end
     end
-    if nw > 0 then flush_writes(m, sock, side) end
+    hseq[key] = list[1].seq
+    return sent
+end
+
+-- Retransmissions of held bytes that found nothing final to send, before
+-- the pending bytes are given up and sent unchanged.
+local STUCK = 3
+
+-- A segment that carries held bytes again, but not all of them with more
+-- after them: its sender waits for them. What of them is final goes, with
+-- the bytes before hs the segment carries (they left before, rewritten,
+-- but may have been lost after moonbox); the segment itself is dropped.
+-- A sender whose every unacknowledged byte is pending (after a timeout it
+-- may send nothing else) would wait for ever: after STUCK such
+-- retransmissions its pending bytes go unchanged.
+local function held_rexmit(m, sock, side, key, p, seq, n)
+    local before = seqdiff(hseq[key], seq)
+    if before > 0 then
+        local b = p.payload
+        local k = scan(b, 0, before)
+        for i = 1, k do
+            nrexmit = nrexmit + overlap(pos[i], 0, before, nil)
+        end
+        straddlers(key, seq, before, false)
+        apply_writes(b)
+        local h = hold_record(p)
+        send_held(m, sock, h, 0, 0, before)
+    end
+    if setlastpkt(m, sock, side, 0, nil, 0, DROP) ~= 0 then
+        nerrors = nerrors + 1
+    end
+    if trim_held(m, sock, key) then
+        hrx[key] = nil
+        return
+    end
+    local r = (hrx[key] or 0) + 1
+    if r < STUCK then
+        hrx[key] = r
+        return
+    end
+    ngiveup = ngiveup + 1
+    release(m, sock, key)
+end
+
+-- -- Segments ahead of a gap ---------------------------------------------------
+
+-- True if an occurrence could cross an edge of b[0, n): b starts with a
+-- proper suffix of PATTERN (or lies inside it), or ends with a proper
+-- prefix of it.
+local function edges_open(b, n)
+    if prefix_start(b, 0, n) < n then return true end
+    for j = 1, L - 1 do
+        local m = L - j
+        if m > n then m = n end
+        local k = 0
+        while k < m and b[k] == PAT[j + k] do k = k + 1 end
+        if k == m then return true end
+    end
+    return false
+end
+
+-- Record [s, e) as forwarded ahead of the side's nxt, merged with the
+-- ranges it overlaps or touches; false if there is no room for it.
+local function ahead_add(key, s, e)
+    local list = ahead[key]
+    if list == nil then
+        list = {}
+        ahead[key] = list
+    end
+    local base = nxt[key]
+    local rs, re = seqdiff(s, base), seqdiff(e, base)
+    local i = 1
+    while list[i] ~= nil and seqdiff(list[i][2], base) < rs do i = i + 1 end
+    local j = i
+    while list[j] ~= nil and seqdiff(list[j][1], base) <= re do
+        local r = list[j]
+        if seqdiff(r[1], base) < rs then s, rs = r[1], seqdiff(r[1], base) end
+        if seqdiff(r[2], base) > re then e, re = r[2], seqdiff(r[2], base) end
+        j = j + 1
+    end
+    if j == i then
+        if #list >= AHEAD_MAX then return false end
+        table.insert(list, i, { s, e })
+    else
+        list[i] = { s, e }
+        for _ = i + 1, j - 1 do table.remove(list, i + 1) end
+    end
+    return true
+end
+
+-- True if the byte at e already left ahead of a gap.
+local function left_at(key, e)
+    local list = ahead[key]
+    if list == nil then return false end
+    for _, r in ipairs(list) do
+        if seqdiff(r[1], e) > 0 then return false end
+        if seqdiff(r[2], e) > 0 then return true end
+    end
+    return false
+end
+
+-- The bytes up to e left in order: nxt moves there, and on over the
+-- ranges ahead that now join it.
+local function advance(key, e)
+    local list = ahead[key]
+    if list ~= nil then
+        while list[1] ~= nil and seqdiff(list[1][1], e) <= 0 do
+            if seqdiff(list[1][2], e) > 0 then e = list[1][2] end
+            table.remove(list, 1)
+        end
+    end
+    nxt[key] = e
+    local pk = peeks[key]
+    if pk ~= nil then
+        for s in pairs(pk) do
+            if s ~= "n" and seqdiff(s, e) < 0 then
+                pk[s] = nil
+                pk.n = pk.n - 1
+            end
+        end
+        if pk.n == 0 then peeks[key] = nil end
+    end
+end
+
+-- Keep the first bytes of a segment ahead of a gap that is dropped: the
+-- same bytes come again (TCP sends the same bytes at the same numbers),
+-- and until then they decide a pending prefix just before them.
+local function peek_add(key, s, b, n)
+    local pk = peeks[key]
+    if pk == nil then
+        pk = { n = 0 }
+        peeks[key] = pk
+    end
+    if pk[s] == nil then
+        if pk.n >= AHEAD_MAX then return end
+        pk.n = pk.n + 1
+    end
+    pk[s] = ffi.string(b, n < L - 1 and n or L - 1)
+end
+
+-- The pending prefix at the end of b[from, total), at sequence number s,
+-- decided with the bytes after it, if a dropped segment showed them: the
+-- start of the occurrence that crosses s, false if none does, nil if the
+-- bytes are not known (or too few).
+local function decide(key, b, from, total, s)
+    local pk = peeks[key]
+    local nb = pk and pk[s]
+    if nb == nil then return nil end
+    local i = total - L + 1
+    if i < from then i = from end
+    while i < total do
+        local m = total - i
+        local j = 0
+        while j < m and b[i + j] == PAT[j] do j = j + 1 end
+        if j == m then
+            if #nb < L - m then return nil end
+            j = 0
+            while j < L - m and nb:byte(j + 1) == PAT[m + j] do j = j + 1 end
+            if j == L - m then return i end
+        end
+        i = i + 1
+    end
+    return false
+end
+
+-- Past this distance ahead of nxt a segment is not the stream's (no
+-- window is that large): it is rewritten on its own and not recorded.
+local AHEAD_SPAN = 2 ^ 30
+
+-- A segment ahead of a gap (n > 0): forwarded, rewritten on its own, if
+-- its edges are closed; else dropped, to come again in order.
+local function on_ahead(m, sock, side, key, p, seq, n, send)
+    local b = p.payload
+    if seqdiff(send, nxt[key]) < AHEAD_SPAN and
+       (edges_open(b, n) or not ahead_add(key, seq, send)) then
+        nahead = nahead + 1
+        peek_add(key, seq, b, n)
+        if setlastpkt(m, sock, side, 0, nil, 0, DROP) ~= 0 then
+            nerrors = nerrors + 1
+        end
+        return
+    end
+    isolated(m, sock, side, key, b, n, seq)
 end
 
 -- The next segment in order (n bytes at seq; fin: it ends the stream).
@@ -276,6 +529,17 @@ local function in_order(m, sock, side, key, p, seq, n, fin)
     local b, total, origin, from, cur
     if list == nil then
         b, total, origin, from, cur = p.payload, n, seq, 0, 0
+        local c = carry[key]
+        if c ~= nil then
+            -- The end of an occurrence decided with this segment's bytes
+            -- before they came (see decide).
+            local d = seqdiff(c, seq)
+            if d + L > 0 then
+                nrexmit = nrexmit + overlap(d, 0, n, nil)
+                from = d + L
+            end
+            if d + L <= n then carry[key] = nil end
+        end
     else
         -- The held payloads and this one, contiguous.
         origin = hseq[key]
@@ -293,8 +557,20 @@ local function in_order(m, sock, side, key, p, seq, n, fin)
     local k, last = scan(b, from, total)
     local hold_at = total
     -- Hold only the stream's front: bytes after it must not have left.
-    if not fin and n > 0 and seqdiff(seqadd(seq, n), hi[key]) >= 0 then
+    if not fin and n > 0 and not left_at(key, seqadd(seq, n)) then
         hold_at = prefix_start(b, last, total)
+    end
+    if hold_at < total then
+        local o = decide(key, b, last, total, seqadd(origin, total))
+        if o ~= nil then
+            hold_at = total
+            if o then
+                k = k + 1
+                pos[k] = o
+                carry[key] = seqadd(origin, o)
+                nsplit = nsplit + 1
+            end
+        end
     end
     for i = 1, k do
         local o = pos[i]
@@ -336,6 +612,7 @@ local function in_order(m, sock, side, key, p, seq, n, fin)
     if hold_at < total then
         -- This segment ends with (part of) a pending prefix: hold it, its
         -- final bytes patched in the copy.
+        apply_writes(p.payload)
         for i = 1, k do overlap(pos[i], cur, n, p.payload) end
         keep = keep or {}
         keep[#keep + 1] = hold_record(p)
@@ -343,11 +620,12 @@ local function in_order(m, sock, side, key, p, seq, n, fin)
         held[key] = keep
         hseq[key] = keep[1].seq
         pend[key] = seqadd(origin, hold_at)
+        hrx[key] = nil
         if setlastpkt(m, sock, side, 0, nil, 0, DROP) ~= 0 then
             nerrors = nerrors + 1
         end
     else
-        held[key], hseq[key], pend[key] = nil, nil, nil
+        held[key], hseq[key], pend[key], hrx[key] = nil, nil, nil, nil
         for i = 1, k do overlap(pos[i], cur, n, nil) end
         if nw > 0 then flush_writes(m, sock, side) end
     end
@@ -357,13 +635,15 @@ local function on_pkt(m, sock, side)
     if mos.getlastpkt(m, sock, side, pinfo) ~= 0 or pinfo.tcph == nil then
         return
     end
+    -- Writes a failed call left queued are not this packet's.
+    nw = 0
     local p = pinfo
     local th = p.tcph
     local key = sock * 2 + side
     local seq, n = p.seq, p.payloadlen
     if th.syn ~= 0 then
         local s = seqadd(seq, 1 + n)
-        nxt[key], hi[key] = s, s
+        nxt[key], ahead[key], peeks[key], carry[key] = s, nil, nil, nil
         return
     end
     if th.rst ~= 0 then
@@ -381,32 +661,38 @@ local function on_pkt(m, sock, side)
     local d = seqdiff(seq, expect)
     if d == 0 then
         in_order(m, sock, side, key, p, seq, n, fin)
-        if seqdiff(hi[key], send) < 0 then hi[key] = send end
-        -- Bytes of segments that came ahead of a gap have left already.
-        nxt[key] = seqdiff(hi[key], send) > 0 and hi[key] or send
+        advance(key, send)
         return
     end
     if d > 0 then
-        isolated(m, sock, side, key, p.payload, n, seq)
-        if seqdiff(hi[key], send) < 0 then hi[key] = send end
+        if n > 0 then on_ahead(m, sock, side, key, p, seq, n, send) end
         return
     end
+    -- It starts before expect: it retransmits bytes, and perhaps carries
+    -- new ones after them (a sender may merge segments when it resends).
+    local new = seqdiff(send, expect) > 0
     local hs = hseq[key]
-    if hs ~= nil and seqdiff(seq, hs) >= 0 and seqdiff(send, expect) <= 0 and
-       not fin then
-        -- A retransmission of held bytes: they are still held.
-        if setlastpkt(m, sock, side, 0, nil, 0, DROP) ~= 0 then
-            nerrors = nerrors + 1
+    if hs ~= nil and seqdiff(send, hs) > 0 then
+        -- It carries held bytes. If it carries them all (from hs on) and
+        -- more, or a FIN after them, it takes their place; else the
+        -- sender is sending them again.
+        if seqdiff(seq, hs) <= 0 and
+           (new or (fin and seqdiff(send, expect) == 0)) then
+            held[key], hseq[key], pend[key], hrx[key] = nil, nil, nil, nil
+            straddlers(key, seq, n, false)
+            in_order(m, sock, side, key, p, seq, n, fin)
+            advance(key, send)
+        else
+            held_rexmit(m, sock, side, key, p, seq, n)
         end
         return
     end
-    if hs ~= nil and seq == hs then
-        -- It carries all the held bytes and more: it replaces them.
-        held[key], hseq[key], pend[key] = nil, nil, nil
-        nxt[key] = hs
+    if new then
+        -- Nothing is held, so no occurrence crosses expect: the old bytes
+        -- are rewritten as when they left, the new ones in order.
+        straddlers(key, seq, n, false)
         in_order(m, sock, side, key, p, seq, n, fin)
-        if seqdiff(hi[key], send) < 0 then hi[key] = send end
-        nxt[key] = seqdiff(hi[key], send) > 0 and hi[key] or send
+        advance(key, send)
         return
     end
     if n > 0 then isolated(m, sock, side, key, p.payload, n, seq) end
@@ -417,15 +703,17 @@ local function on_end(m, sock)
     for side = 0, 1 do
         local key = sock * 2 + side
         release(m, sock, key)
-        nxt[key], hi[key], lg[key], lgi[key] = nil, nil, nil, nil
+        nxt[key], ahead[key], lg[key], lgi[key] = nil, nil, nil, nil
+        peeks[key], carry[key], hrx[key] = nil, nil, nil
     end
 end
 
 local function on_exit()
     io.stdout:write(string.format("rewrite: core %d: %d occurrences rewritten " ..
         "(%d split across segments), %d segments held and re-sent, %d " ..
-        "retransmitted bytes rewritten again, %d errors\n", CORE, noccur,
-        nsplit, nheld, nrexmit, nerrors))
+        "retransmitted bytes rewritten again, %d segments ahead of a gap " ..
+        "dropped, %d pending prefixes given up, %d errors\n", CORE, noccur,
+        nsplit, nheld, nrexmit, nahead, ngiveup, nerrors))
     io.stdout:flush()
 end
 
