@@ -23,9 +23,11 @@
 #    occurrence of the pattern replaced (Python's str.replace), also those
 #    that a segment boundary splits, which the script holds back and sends
 #    again with mos.sendpkt.
-#  - rewrite.lua under loss: with a server one routed hop away that loses
-#    3 % of its frames before moonbox (nft), four downloads still arrive
+#  - rewrite.lua under loss: with a server one routed hop away and 3 % of
+#    the frames lost on the way (nft), four downloads still arrive
 #    rewritten as Python says.
+#  - edit_headers under the same loss: the lengths change, and moonbox's
+#    remapped numbers hold through the retransmissions of both sides.
 #  - idle timeout (--timeout 1, midstat): a connection idle for longer
 #    between two requests loses its flow but not its traffic: the second
 #    answer comes through as orphans.
@@ -324,9 +326,10 @@ split=$(sed -n 's/.*(\([0-9]*\) split across segments).*/\1/p' rewrite.out)
 
 step "rewrite under loss: segments that come ahead of a gap"
 # A server one hop behind the server's namespace, which routes for it and
-# loses 3 % of its frames (a forward hook: a loss on a wire to both
-# kernels), before moonbox sees them. moonbox meets gaps, the segments
-# after them, and the retransmissions that fill them. An af_packet ring
+# loses 3 % of the frames in both directions (a forward hook: a loss on a
+# wire to both kernels): the server's before moonbox sees them, the
+# client's after. moonbox meets gaps, the segments after them, and the
+# retransmissions that fill them. An af_packet ring
 # that overflowed under load did this once, and the download came out
 # wrong: occurrences split between two segments ahead of a gap passed
 # unchanged.
@@ -348,7 +351,7 @@ ip netns exec "$NS" nft -f - <<END
 table ip mbloss {
 	chain lose {
 		type filter hook forward priority 0;
-		ip saddr $FAR numgen random mod 100 < 3 counter drop
+		numgen random mod 100 < 3 counter drop
 	}
 }
 END
@@ -379,6 +382,35 @@ ahead=$(sed -n 's/.* \([0-9]*\) segments ahead of a gap dropped.*/\1/p' \
 [ "${ahead:-0}" -gt 0 ] ||
 	fail "rewrite under loss: no segment ahead of a gap: $(cat rewrite_loss.out)"
 echo "   $((SECONDS - began)) s, $lost frames lost: $(cat rewrite_loss.out)"
+
+step "edit_headers under loss: remapped numbers and retransmissions"
+# Inserted and removed bytes shift the numbers for the rest of each
+# connection; segments lost after moonbox come again from the client as
+# it first sent them, and must be edited the same way again.
+start edit_loss "$MB_SRC/tests/lua/edit_headers.lua" "X-Moonbox: inline" \
+	"X-Drop-Me: yes" "$TMP/editl"
+client -H "X-Drop-Me: yes" -w '%{num_connects} %{http_code}\n' \
+	"http://$FAR:8080/echo" -o echo1 "http://$FAR:8080/blob" -o got1 \
+	"http://$FAR:8080/echo" -o echo2 "http://$FAR:8080/blob" -o got2 \
+	>curl.out || fail "edit_headers under loss: curl failed: $(cat curl.out)"
+stop edit_loss
+assert_eq "$(tr '\n' ' ' <curl.out)" "1 200 0 200 0 200 0 200 " \
+	"edit_headers under loss: new connections and status of each request"
+for i in 1 2; do
+	cmp -s "got$i" blob ||
+		fail "edit_headers under loss: download $i differs"
+	grep -q "^X-Moonbox: inline" "echo$i" ||
+		fail "edit_headers under loss: echo$i: header not inserted"
+	grep -q "X-Drop-Me" "echo$i" &&
+		fail "edit_headers under loss: echo$i: header not removed"
+done
+assert_eq "$(cat editl.0)" "inserted 4 removed 4 failed 0" \
+	"edit_headers under loss: changes made"
+[ "$(json_get edit_loss.json seq_remapped)" -gt 0 ] ||
+	fail "edit_headers under loss: no number remapped"
+lost2=$(ip netns exec "$NS" nft list table ip mbloss |
+	sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+[ "$lost2" -gt "$lost" ] || fail "edit_headers under loss: no frame was lost"
 
 step "idle timeout: a flow ends, its connection goes on"
 # One connection, idle for longer than --timeout between two requests:
