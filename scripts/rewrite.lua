@@ -361,7 +361,8 @@ local function held_rexmit(m, sock, side, key, p, seq, n)
         for i = 1, k do
             nrexmit = nrexmit + overlap(pos[i], 0, before, nil)
         end
-        straddlers(key, seq, before, false)
+        -- (One decided with a dropped segment's bytes may cross hs.)
+        straddlers(key, seq, before, true)
         apply_writes(b)
         local h = hold_record(p)
         send_held(m, sock, h, 0, 0, before)
@@ -536,7 +537,9 @@ local function in_order(m, sock, side, key, p, seq, n, fin)
             local d = seqdiff(c, seq)
             if d + L > 0 then
                 nrexmit = nrexmit + overlap(d, 0, n, nil)
-                from = d + L
+                -- A segment that starts before it (bytes sent again with
+                -- new ones) is scanned whole: it finds it again.
+                if d < 0 then from = d + L end
             end
             if d + L <= n then carry[key] = nil end
         end

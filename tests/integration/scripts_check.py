@@ -7,6 +7,12 @@ prints what it found and exits 1 with the reason when it fails.
       per-direction streams (tcpflow's files): every output file is the
       input file with each occurrence of PATTERN replaced (left to right,
       without overlap); prints the number of occurrences.
+  copies IN.pcap OUT.pcap PATTERN REPLACEMENT
+      every copy of every output data segment, by its sequence number,
+      holds the bytes of its direction's input stream with each
+      occurrence replaced (tcpflow keeps one copy of each byte; a
+      receiver may keep another), and together they cover each stream;
+      prints the number of occurrences.
   firewall RULES IN.pcap OUT.pcap STDOUT...
       computes each flow's verdict from the rules (first match of the
       first SYN, Python's ipaddress for the prefixes); the output must hold
@@ -69,6 +75,57 @@ def cmd_replaced(din, dout, pat, rep):
             fail("%s: differs at byte %d (lengths %d, %d): got %r, want %r"
                  % (f, at, len(b), len(want), b[at:at + 20],
                     want[at:at + 20]))
+    print(total)
+
+
+def tcp_dir(p):
+    return (p[IP].src, p[TCP].sport, p[IP].dst, p[TCP].dport)
+
+
+def cmd_copies(inp, outp, pat, rep):
+    pat, rep = pat.encode(), rep.encode()
+    isn, data = {}, defaultdict(dict)
+    for p in rdpcap(inp):
+        if TCP not in p:
+            continue
+        k = tcp_dir(p)
+        if p[TCP].flags & 0x02:
+            isn[k] = p[TCP].seq
+            continue
+        if k not in isn:
+            fail("%s: data before the SYN" % (k,))
+        off = (p[TCP].seq - isn[k] - 1) & 0xffffffff
+        for i, b in enumerate(bytes(p[TCP].payload)):
+            if data[k].setdefault(off + i, b) != b:
+                fail("%s: the input disagrees with itself at %d" % (k, off + i))
+    want = {}
+    total = 0
+    for k, d in data.items():
+        n = max(d) + 1
+        if sorted(d) != list(range(n)):
+            fail("%s: the input stream has holes" % (k,))
+        st = bytes(d[i] for i in range(n))
+        total += st.count(pat)
+        want[k] = st.replace(pat, rep)
+    seen = defaultdict(set)
+    for p in rdpcap(outp):
+        if TCP not in p or p[TCP].flags & 0x02:
+            continue
+        k = tcp_dir(p)
+        pl = bytes(p[TCP].payload)
+        if not pl:
+            continue
+        off = (p[TCP].seq - isn[k] - 1) & 0xffffffff
+        w = want[k][off:off + len(pl)]
+        if pl != w:
+            at = next(i for i in range(len(pl)) if i >= len(w) or pl[i] != w[i])
+            fail("%s: a copy at %d differs at byte %d: got %r, want %r"
+                 % (k, off, off + at, pl[at:at + 16], w[at:at + 16]))
+        seen[k].update(range(off, off + len(pl)))
+    for k, w in want.items():
+        if len(seen[k]) != len(w):
+            miss = min(set(range(len(w))) - seen[k])
+            fail("%s: byte %d of %d never left" % (k, miss, len(w)))
     print(total)
 
 

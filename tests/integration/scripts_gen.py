@@ -27,6 +27,9 @@ with /usr/bin/python3 (the interpreter that has scapy).
       streams over the pattern's own characters (every kind of near miss
       and split), cut into segments of 1 byte to 1000, with exact
       retransmissions of recent segments, data on FINs, RST closes.
+      --gaps: instead, each side's segments cross a path that loses a
+      fifth of them before the middlebox: segments come ahead of gaps,
+      and the sender goes back to each lost one (see lossy).
   http OUT.pcap EXPECT.txt --seed S [--conns N]
       HTTP/1.1 flows with pipelined requests cut at random places (inside
       lines, inside CRLF), request bodies (Content-Length, chunked),
@@ -300,6 +303,56 @@ def gen_nat(a):
 
 # -- rewrite -----------------------------------------------------------------
 
+def lossy(segs, rnd):
+    """A sender's transmissions of segs [(seq, data)] over a path that
+    loses some before the middlebox: a lost segment's followers come
+    ahead of the gap (some of them lost too), then the sender goes back
+    to it (sometimes merging it with its follower, or resending its
+    predecessor with it, as a sender does when it repacketizes). Every
+    byte comes again, in order, after its last loss."""
+    out, i = [], 0
+    while i < len(segs):
+        if rnd.random() < 0.2:
+            for j in range(i + 1, min(len(segs), i + 1 + rnd.randrange(1, 6))):
+                if rnd.random() < 0.7:
+                    out.append(segs[j])
+            continue
+        k = i + 1
+        if k < len(segs) and rnd.random() < 0.15:
+            k += 1
+        data = b"".join(d for _, d in segs[i:k])
+        if i > 0 and rnd.random() < 0.1:
+            # Its predecessor again with it; a middlebox that holds the
+            # predecessor drops that, and the sender tries once more.
+            out.append((segs[i - 1][0], segs[i - 1][1] + data))
+        out.append((segs[i][0], data))
+        i = k
+    return out
+
+
+def gap_plan(c, streams, close, rnd):
+    plan = [c.syn(), c.synack(), c.ack(0)]
+    tx = []
+    for d in (0, 1):
+        segs = []
+        for data in streams[d]:
+            segs.append((c.nxt[d], data))
+            c.nxt[d] = (c.nxt[d] + len(data)) & 0xffffffff
+        tx.append([(d, s, data) for s, data in lossy(segs, rnd)])
+    # The two directions' transmissions mixed, each in its order.
+    while tx[0] or tx[1]:
+        d, s, data = tx[rnd.choice([x for x in (0, 1) if tx[x]])].pop(0)
+        plan.append(c.pkt(d, ACK | PSH, data, seq=s))
+    if close == 2:
+        plan.append(c.pkt(0, RST | ACK))
+    else:
+        for d in (0, 1):
+            plan.append(c.send(d, b"", FIN | ACK))
+        plan.append(c.ack(0))
+        plan.append(c.ack(1))
+    return plan
+
+
 def gen_rewrite(a):
     rnd = random.Random(a.seed)
     pat = a.pattern.encode()
@@ -336,6 +389,12 @@ def gen_rewrite(a):
         conns.append((c, streams, rnd.randrange(4)))
     # Interleave the connections' packets.
     plans = []
+    if a.gaps:
+        for c, streams, close in conns:
+            plans.append(gap_plan(c, streams, close, rnd))
+        cap.interleave(plans, rnd)
+        cap.write(a.out)
+        return
     for c, streams, close in conns:
         plan = [c.syn(), c.synack(), c.ack(0)]
         sent = [[], []]
@@ -535,6 +594,8 @@ def main():
     p.add_argument("--pattern", required=True)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--conns", type=int, default=30)
+    p.add_argument("--gaps", action="store_true",
+                   help="a lossy path before the middlebox (see lossy)")
     p = sub.add_parser("http")
     p.add_argument("out")
     p.add_argument("expect")
