@@ -571,7 +571,6 @@ local function in_order(m, sock, side, key, p, seq, n, fin)
                 k = k + 1
                 pos[k] = o
                 carry[key] = seqadd(origin, o)
-                nsplit = nsplit + 1
             end
         end
     end
@@ -579,8 +578,11 @@ local function in_order(m, sock, side, key, p, seq, n, fin)
         local o = pos[i]
         if remember(key, seqadd(origin, o)) then
             noccur = noccur + 1
-            -- Split: it crosses the end of a held segment.
-            if list ~= nil then
+            -- Split: it crosses the end of a held segment, or of this one
+            -- (decided with a dropped segment's bytes).
+            if o + L > total then
+                nsplit = nsplit + 1
+            elseif list ~= nil then
                 local at = 0
                 for _, h in ipairs(list) do
                     at = at + h.plen
@@ -691,8 +693,9 @@ local function on_pkt(m, sock, side)
         return
     end
     if new then
-        -- Nothing is held, so no occurrence crosses expect: the old bytes
-        -- are rewritten as when they left, the new ones in order.
+        -- Nothing is held: the old bytes are rewritten as when they left
+        -- (remembered occurrences across the start, the one decided
+        -- across expect too), the new ones in order.
         straddlers(key, seq, n, false)
         in_order(m, sock, side, key, p, seq, n, fin)
         advance(key, send)
