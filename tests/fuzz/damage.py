@@ -9,9 +9,9 @@ duplicated, dropped or swapped with the previous one; moonbox then runs
 on it in five set-ups (the event tracer and stream dump plugins at a
 random window; rewrite.lua; nat.lua with an 11-port pool; stream_dump.lua
 on 2 cores; http_log.lua). A run fails if moonbox exits non-zero, a
-sanitizer reports anything, or a frame is unaccounted for (rx_packets !=
-tx_packets + the dropped_* counters). Use an ASan + UBSan build
-(./tests/run --asan makes build-asan/).
+sanitizer reports anything, a frame is unaccounted for (rx_packets !=
+tx_packets + the dropped_* counters), or a script raised an error. Use an
+ASan + UBSan build (./tests/run --asan makes build-asan/).
 
 Usage: tests/fuzz/damage.py [--build DIR] [--seeds N] [--first S]
                             [--work DIR]
@@ -85,6 +85,9 @@ def run(build, work, tag, args, pcap):
         if s["rx_packets"] != s["tx_packets"] + drops:
             bad.append("rx_packets %d != tx_packets %d + drops %d" %
                        (s["rx_packets"], s["tx_packets"], drops))
+        # A shipped script must not fail on hostile input either.
+        if s["script_errors"] != 0:
+            bad.append("%d script errors" % s["script_errors"])
     except (OSError, ValueError, KeyError) as e:
         bad.append("statistics: %s" % e)
     if bad:
