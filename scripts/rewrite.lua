@@ -231,6 +231,13 @@ local function flush_writes(m, sock, side)
     nw = 0
 end
 
+-- Drop the current packet (held, or to come again).
+local function drop(m, sock, side)
+    if setlastpkt(m, sock, side, 0, nil, 0, DROP) ~= 0 then
+        nerrors = nerrors + 1
+    end
+end
+
 -- -- Held segments -------------------------------------------------------------
 
 local sendbuf = ffi.new("uint8_t[?]", 65536 + 64)
@@ -273,13 +280,17 @@ local function send_held(m, sock, h, k, at, len)
     end
 end
 
+local function forget_held(key)
+    held[key], hseq[key], pend[key], hrx[key] = nil, nil, nil, nil
+end
+
 -- Release every held segment of a side unchanged (nothing can complete
 -- its pending prefix any more).
 local function release(m, sock, key)
     local list = held[key]
     if list == nil then return end
     for _, h in ipairs(list) do send_held(m, sock, h, 0, 0) end
-    held[key], hseq[key], pend[key], hrx[key] = nil, nil, nil, nil
+    forget_held(key)
 end
 
 -- -- Packet processing ---------------------------------------------------------
@@ -304,9 +315,9 @@ local function straddlers(key, seq, n, ends)
     end
 end
 
--- A segment that is not the next one in order: occurrences inside it,
--- and bytes of remembered occurrences it carries again.
-local function isolated(m, sock, side, key, b, n, seq)
+-- Queue the writes to n bytes at seq taken alone: occurrences inside
+-- them, and bytes of remembered occurrences they carry again.
+local function queue_alone(key, b, n, seq)
     local k = scan(b, 0, n)
     for i = 1, k do
         if remember(key, seqadd(seq, pos[i])) then
@@ -317,6 +328,11 @@ local function isolated(m, sock, side, key, b, n, seq)
         overlap(pos[i], 0, n, nil)
     end
     straddlers(key, seq, n, true)
+end
+
+-- A segment that is not the next one in order, rewritten alone.
+local function isolated(m, sock, side, key, b, n, seq)
+    queue_alone(key, b, n, seq)
     if nw > 0 then flush_writes(m, sock, side) end
 end
 
@@ -356,20 +372,13 @@ local STUCK = 3
 local function held_rexmit(m, sock, side, key, p, seq, n)
     local before = seqdiff(hseq[key], seq)
     if before > 0 then
-        local b = p.payload
-        local k = scan(b, 0, before)
-        for i = 1, k do
-            nrexmit = nrexmit + overlap(pos[i], 0, before, nil)
-        end
-        -- (One decided with a dropped segment's bytes may cross hs.)
-        straddlers(key, seq, before, true)
-        apply_writes(b)
-        local h = hold_record(p)
-        send_held(m, sock, h, 0, 0, before)
+        -- Alone, as a retransmission (one decided with a dropped
+        -- segment's bytes may cross hs).
+        queue_alone(key, p.payload, before, seq)
+        apply_writes(p.payload)
+        send_held(m, sock, hold_record(p), 0, 0, before)
     end
-    if setlastpkt(m, sock, side, 0, nil, 0, DROP) ~= 0 then
-        nerrors = nerrors + 1
-    end
+    drop(m, sock, side)
     if trim_held(m, sock, key) then
         hrx[key] = nil
         return
@@ -516,9 +525,7 @@ local function on_ahead(m, sock, side, key, p, seq, n, send)
        (edges_open(b, n) or not ahead_add(key, seq, send)) then
         nahead = nahead + 1
         peek_add(key, seq, b, n)
-        if setlastpkt(m, sock, side, 0, nil, 0, DROP) ~= 0 then
-            nerrors = nerrors + 1
-        end
+        drop(m, sock, side)
         return
     end
     isolated(m, sock, side, key, b, n, seq)
@@ -626,11 +633,9 @@ local function in_order(m, sock, side, key, p, seq, n, fin)
         hseq[key] = keep[1].seq
         pend[key] = seqadd(origin, hold_at)
         hrx[key] = nil
-        if setlastpkt(m, sock, side, 0, nil, 0, DROP) ~= 0 then
-            nerrors = nerrors + 1
-        end
+        drop(m, sock, side)
     else
-        held[key], hseq[key], pend[key], hrx[key] = nil, nil, nil, nil
+        forget_held(key)
         for i = 1, k do overlap(pos[i], cur, n, nil) end
         if nw > 0 then flush_writes(m, sock, side) end
     end
@@ -681,27 +686,22 @@ local function on_pkt(m, sock, side)
         -- It carries held bytes. If it carries them all (from hs on) and
         -- more, or a FIN after them, it takes their place; else the
         -- sender is sending them again.
-        if seqdiff(seq, hs) <= 0 and
-           (new or (fin and seqdiff(send, expect) == 0)) then
-            held[key], hseq[key], pend[key], hrx[key] = nil, nil, nil, nil
-            straddlers(key, seq, n, false)
-            in_order(m, sock, side, key, p, seq, n, fin)
-            advance(key, send)
-        else
+        if seqdiff(seq, hs) > 0 or
+           not (new or (fin and seqdiff(send, expect) == 0)) then
             held_rexmit(m, sock, side, key, p, seq, n)
+            return
         end
+        forget_held(key)
+    elseif not new then
+        if n > 0 then isolated(m, sock, side, key, p.payload, n, seq) end
         return
     end
-    if new then
-        -- Nothing is held: the old bytes are rewritten as when they left
-        -- (remembered occurrences across the start, the one decided
-        -- across expect too), the new ones in order.
-        straddlers(key, seq, n, false)
-        in_order(m, sock, side, key, p, seq, n, fin)
-        advance(key, send)
-        return
-    end
-    if n > 0 then isolated(m, sock, side, key, p.payload, n, seq) end
+    -- Nothing is held now: the old bytes are rewritten as when they left
+    -- (remembered occurrences across the start, the one decided across
+    -- expect too), the new ones in order.
+    straddlers(key, seq, n, false)
+    in_order(m, sock, side, key, p, seq, n, fin)
+    advance(key, send)
 end
 
 -- Raised once per side: the first call releases what both sides hold.
