@@ -355,6 +355,10 @@ table ip mbloss {
 	}
 }
 END
+lost_frames() {	# the frames the hop has lost so far
+	ip netns exec "$NS" nft list table ip mbloss |
+		sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
 (ip netns exec "$NL" "$PY" "$HERE/inline_server.py" "$FAR" 8080 \
 	"$TMP/www" >srvfar.out 2>srvfar.err &)
 for _ in $(seq 50); do
@@ -369,8 +373,7 @@ for i in 1 2 3 4; do
 		fail "rewrite under loss: download $i failed"
 done
 stop rewrite_loss
-lost=$(ip netns exec "$NS" nft list table ip mbloss |
-	sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+lost=$(lost_frames)
 [ "${lost:-0}" -gt 0 ] || fail "rewrite under loss: no frame was lost"
 for i in 1 2 3 4; do
 	cmp -s "got$i" www/text.want || fail "rewrite under loss: download $i \
@@ -408,9 +411,7 @@ assert_eq "$(cat editl.0)" "inserted 4 removed 4 failed 0" \
 	"edit_headers under loss: changes made"
 [ "$(json_get edit_loss.json seq_remapped)" -gt 0 ] ||
 	fail "edit_headers under loss: no number remapped"
-lost2=$(ip netns exec "$NS" nft list table ip mbloss |
-	sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
-[ "$lost2" -gt "$lost" ] || fail "edit_headers under loss: no frame was lost"
+[ "$(lost_frames)" -gt "$lost" ] || fail "edit_headers under loss: no frame was lost"
 
 step "idle timeout: a flow ends, its connection goes on"
 # One connection, idle for longer than --timeout between two requests:
