@@ -407,8 +407,12 @@ for i in 1 2; do
 	grep -q "X-Drop-Me" "echo$i" &&
 		fail "edit_headers under loss: echo$i: header not removed"
 done
-assert_eq "$(cat editl.0)" "inserted 4 removed 4 failed 0" \
-	"edit_headers under loss: changes made"
+# Each request once, and again in each retransmission that came through
+# moonbox (a request lost after it): as many insertions as removals.
+read -r _ ins _ rem _ failed <editl.0
+if [ "$ins" -lt 4 ] || [ "$rem" != "$ins" ] || [ "$failed" != 0 ]; then
+	fail "edit_headers under loss: changes made: $(cat editl.0)"
+fi
 [ "$(json_get edit_loss.json seq_remapped)" -gt 0 ] ||
 	fail "edit_headers under loss: no number remapped"
 [ "$(lost_frames)" -gt "$lost" ] || fail "edit_headers under loss: no frame was lost"
