@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_thash.h>
 
@@ -37,9 +38,83 @@ static struct {
 	mtcp_sighandler_t sigint;
 	time_t last_sigint;
 	uint8_t destroyed[RT_MAX_CORES];
-} g_api;
+	double t0;		/* the first mtcp_app_join: input released */
+	double last_stats;
+	pthread_mutex_t stats_lock;	/* one writer of --stats at a time */
+} g_api = { .stats_lock = PTHREAD_MUTEX_INITIALIZER };
 
 static __thread int in_signal;
+static volatile sig_atomic_t stats_asked;
+
+static void
+on_sigusr1(int sig)
+{
+	(void)sig;
+	stats_asked = 1;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* SIGUSR1 asks for the counters at once, as of the moonbox program; only
+ * with --stats (the file to write) and only while the signal's action is
+ * the default one, which would end the program: a handler of the
+ * program's own is left alone. */
+static void
+catch_sigusr1(void)
+{
+	struct sigaction sa, old;
+
+	if (sigaction(SIGUSR1, NULL, &old) != 0 ||
+	    (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* The live counters (final false), when SIGUSR1 or --stats-interval asks
+ * for them. A program's main thread is its own, so the thread waiting in
+ * mtcp_app_join writes them; of several such threads, one at a time. */
+static void
+live_stats(void)
+{
+	const struct mb_opts *o = &g_api.opts;
+	double now = now_s();
+
+	if (!stats_asked && (o->stats_interval_s <= 0 ||
+			     now - g_api.last_stats < o->stats_interval_s))
+		return;
+	if (pthread_mutex_trylock(&g_api.stats_lock) != 0)
+		return;
+	stats_asked = 0;
+	g_api.last_stats = now;
+	g_rt.run_seconds = now - g_api.t0;
+	rt_write_stats(o->stats_file, 0);
+	pthread_mutex_unlock(&g_api.stats_lock);
+}
+
+/* Wait for core c to end, writing live counters meanwhile. */
+static void
+join_core(struct core *c)
+{
+	const struct timespec tick = { 0, 20 * 1000 * 1000 };
+
+	if (g_api.opts.stats_file != NULL)
+		while (rte_eal_get_lcore_state(c->lcore) == RUNNING) {
+			nanosleep(&tick, NULL);
+			live_stats();
+		}
+	core_join(c);
+}
 
 static void
 on_sigint(int sig)
@@ -196,6 +271,8 @@ mtcp_init(const char *config_file)
 	g_api.opts = o;
 	g_api.inited = 1;
 	signal(SIGINT, on_sigint);
+	if (o.stats_file != NULL)
+		catch_sigusr1();
 	return 0;
 }
 
@@ -322,9 +399,13 @@ mtcp_app_join(mctx_t mctx)
 
 	if (c == NULL || api_own(c))
 		return;
+	if (g_api.t0 == 0) {
+		g_api.t0 = now_s();
+		g_api.last_stats = g_api.t0;
+	}
 	rt_release();
 	if (!g_api.destroyed[c->idx]) {
-		core_join(c);
+		join_core(c);
 		g_api.destroyed[c->idx] = 1;
 	}
 }
@@ -341,10 +422,16 @@ mtcp_destroy(void)
 	rt_request_stop();
 	rt_release();
 	rt_wait();
-	if (g_rt.opts.stats_file != NULL)
+	if (g_api.t0 != 0)
+		g_rt.run_seconds = now_s() - g_api.t0;
+	if (g_rt.opts.stats_file != NULL) {
+		pthread_mutex_lock(&g_api.stats_lock);
 		rt_write_stats(g_rt.opts.stats_file, 1);
+		pthread_mutex_unlock(&g_api.stats_lock);
+	}
 	rt_cleanup();
 	memset(&g_api, 0, sizeof(g_api));
+	g_api.stats_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	return 0;
 }
 

@@ -325,12 +325,6 @@ check(struct mb_opts *o, const char *prog, int flags)
 			prog);
 		return -1;
 	}
-	if (o->stats_interval_s > 0 && !(flags & OPTS_F_SCRIPT)) {
-		/* A program's main thread is its own: nothing would write. */
-		fprintf(stderr, "%s: --stats-interval is the moonbox "
-			"program's\n", prog);
-		return -1;
-	}
 	if (o->check) {
 		/* The command line of a run may be checked as it is: its
 		 * input and output are left out (opts_for_check). */

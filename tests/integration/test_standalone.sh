@@ -8,8 +8,9 @@
 # unchanged. Also: the declarations check (mos_decls) builds and runs, both
 # programs build outside CMake as a user would, a broken or missing
 # mos.conf or a port that cannot start makes mtcp_init() fail with a clear
-# message (EINVAL, ENOENT, ENODEV), and SIGINT with the program's own
-# handler ends a live run.
+# message (EINVAL, ENOENT, ENODEV), SIGINT with the program's own handler
+# ends a live run, and a live run's counters are written while it runs
+# (--stats-interval, SIGUSR1) as the moonbox program writes them.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
@@ -229,5 +230,47 @@ kill -0 "$pid" 2>/dev/null || fail "live run ended by itself: $(cat sig.err)"
 stop_within "$pid" INT "the live run"
 assert_eq "$STOP_RC" 0 "after SIGINT: exit status (stderr: $(cat sig.err))"
 assert_eq "$(grep -c '^timer core 0$' sig.out)" 1 "live run: timer line"
+
+step "a live run writes its counters: --stats-interval, SIGUSR1"
+LIVE_PORTS="--port net_pcap0,rx_pcap=$TMP/in.pcap,infinite_rx=1 --port net_null0,no-rx=1"
+MOONBOX_OPTS="$LIVE_PORTS --stats live.json --stats-interval 1" \
+	"$FLOWSTAT" -f min.conf >live.out 2>live.err &
+pid=$!
+# Within 6 s, two rewrites of a running program's counters that grew.
+"$PY" - live.json <<'PY' || fail "live counters (stderr: $(tail -3 live.err))"
+import json, os, sys, time
+seen, end = [], time.time() + 6
+while time.time() < end and len(seen) < 3:
+    if os.path.exists(sys.argv[1]):
+        with open(sys.argv[1]) as f:
+            s = json.load(f)
+        assert s["final"] is False, "final while running"
+        if not seen or s["run_seconds"] != seen[-1][0]:
+            seen.append((s["run_seconds"], s["rx_packets"]))
+    time.sleep(0.05)
+assert len(seen) >= 2, "written %d times in 6 s" % len(seen)
+for (t0, n0), (t1, n1) in zip(seen, seen[1:]):
+    assert t1 > t0 and n1 > n0, "did not grow: %r" % seen
+PY
+stop_within "$pid" INT "the live run"
+assert_eq "$STOP_RC" 0 "live counters: exit status (stderr: $(cat live.err))"
+assert_eq "$(json_get live.json final)" True "final at the end"
+check_conservation live.json
+MOONBOX_OPTS="$LIVE_PORTS --stats usr.json" "$FLOWSTAT" -f min.conf \
+	>usr.out 2>usr.err &
+pid=$!
+sleep 1.5
+[ -e usr.json ] && fail "counters written before SIGUSR1 or the end"
+kill -USR1 "$pid"
+for _ in $(seq 50); do
+	[ -e usr.json ] && break
+	sleep 0.1
+done
+[ -e usr.json ] || fail "SIGUSR1 wrote nothing (stderr: $(tail -3 usr.err))"
+assert_eq "$(json_get usr.json final)" False "after SIGUSR1: final"
+kill -0 "$pid" 2>/dev/null || fail "SIGUSR1 ended the program"
+stop_within "$pid" INT "the run after SIGUSR1"
+assert_eq "$STOP_RC" 0 "after SIGUSR1: exit status"
+assert_eq "$(json_get usr.json final)" True "after SIGUSR1: final at the end"
 
 echo "PASS"
