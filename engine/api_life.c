@@ -102,6 +102,20 @@ live_stats(void)
 	pthread_mutex_unlock(&g_api.stats_lock);
 }
 
+/* Let every core read its input (the first call counts the run's time
+ * from here). */
+static void
+release_input(void)
+{
+	pthread_mutex_lock(&g_api.stats_lock);
+	if (g_api.t0 == 0) {
+		g_api.t0 = now_s();
+		g_api.last_stats = g_api.t0;
+	}
+	pthread_mutex_unlock(&g_api.stats_lock);
+	rt_release();
+}
+
 /* Wait for core c to end, writing live counters meanwhile. */
 static void
 join_core(struct core *c)
@@ -399,11 +413,7 @@ mtcp_app_join(mctx_t mctx)
 
 	if (c == NULL || api_own(c))
 		return;
-	if (g_api.t0 == 0) {
-		g_api.t0 = now_s();
-		g_api.last_stats = g_api.t0;
-	}
-	rt_release();
+	release_input();
 	if (!g_api.destroyed[c->idx]) {
 		join_core(c);
 		g_api.destroyed[c->idx] = 1;
