@@ -10,7 +10,8 @@
 # mos.conf or a port that cannot start makes mtcp_init() fail with a clear
 # message (EINVAL, ENOENT, ENODEV), SIGINT with the program's own handler
 # ends a live run, and a live run's counters are written while it runs
-# (--stats-interval, SIGUSR1) as the moonbox program writes them.
+# (--stats-interval, SIGUSR1) as the moonbox program writes them, unless
+# the program has a SIGUSR1 handler of its own.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
@@ -272,5 +273,18 @@ kill -0 "$pid" 2>/dev/null || fail "SIGUSR1 ended the program"
 stop_within "$pid" INT "the run after SIGUSR1"
 assert_eq "$STOP_RC" 0 "after SIGUSR1: exit status"
 assert_eq "$(json_get usr.json final)" True "after SIGUSR1: final at the end"
+# A program's own SIGUSR1 handler is left alone: it runs, and no snapshot
+# is written.
+MOONBOX_OPTS="$LIVE_PORTS --stats own.json" "$FLOWSTAT" -u -f min.conf \
+	>own.out 2>own.err &
+pid=$!
+sleep 1.5
+kill -USR1 "$pid"
+sleep 1
+[ -e own.json ] && fail "a snapshot written on the program's own SIGUSR1"
+stop_within "$pid" INT "the run with its own SIGUSR1 handler"
+assert_eq "$STOP_RC" 0 "own SIGUSR1 handler: exit status"
+assert_eq "$(grep -c '^usr1$' own.out)" 1 "the program's handler ran"
+assert_eq "$(json_get own.json final)" True "own SIGUSR1 handler: final file"
 
 echo "PASS"

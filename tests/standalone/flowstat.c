@@ -10,8 +10,10 @@
  * delivered (read with mtcp_peek, plus any it reported as missed), and,
  * once, "timer core 0" from a timer main arms on core 0.
  *
- * Usage: flowstat [-f mos.conf] [-c cores] [-n]
+ * Usage: flowstat [-f mos.conf] [-c cores] [-n] [-u]
  * -n: return from main without mtcp_destroy(), as some programs end.
+ * -u: a SIGUSR1 handler of the program's own (it prints "usr1"), set
+ *     before mtcp_init(), which must leave it alone.
  */
 #include <errno.h>
 #include <signal.h>
@@ -159,6 +161,15 @@ RegisterCallbacks(mctx_t mctx, int sock)
 	}
 }
 
+static volatile sig_atomic_t g_usr1;
+
+static void
+usr1_handler(int sig)
+{
+	(void)sig;
+	g_usr1 = 1;
+}
+
 static int
 InitMonitor(mctx_t mctx)
 {
@@ -182,10 +193,13 @@ main(int argc, char **argv)
 	struct mtcp_conf mcfg;
 	int i, opt, sock0 = -1, destroy = 1;
 
-	while ((opt = getopt(argc, argv, "c:f:n")) != -1) {
+	while ((opt = getopt(argc, argv, "c:f:nu")) != -1) {
 		switch (opt) {
 		case 'n':
 			destroy = 0;
+			break;
+		case 'u':
+			signal(SIGUSR1, usr1_handler);
 			break;
 		case 'f':
 			fname = optarg;
@@ -200,7 +214,7 @@ main(int argc, char **argv)
 			break;
 		default:
 			printf("Usage: %s [-f mos_config_file] [-c #_of_cpu] "
-			       "[-n]\n", argv[0]);
+			       "[-n] [-u]\n", argv[0]);
 			return 0;
 		}
 	}
@@ -240,6 +254,8 @@ main(int argc, char **argv)
 
 	for (i = 0; i < g_max_cores; i++)
 		mtcp_app_join(g_mctx[i]);
+	if (g_usr1)
+		printf("usr1\n");
 
 	if (destroy)
 		mtcp_destroy();
