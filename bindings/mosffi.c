@@ -112,20 +112,6 @@ mosffi_define_event(mctx_t mctx, event_t event, int32_t fn, const void *arg,
 	return ev_define_lua(event, c->idx, fn, &fa, fn / MOSFFI_FN_SPAN);
 }
 
-event_t
-mosffi_alloc_event(mctx_t mctx, event_t event, int gen)
-{
-	struct core *c = api_core(mctx);
-
-	if (c == NULL)
-		return MOS_NULL_EVENT;
-	if (gen < 0 || gen >= MOSFFI_GENERATIONS) {
-		errno = EINVAL;
-		return MOS_NULL_EVENT;
-	}
-	return ev_alloc_lua(event, c->idx, gen);
-}
-
 int
 mosffi_settimer(mctx_t mctx, int id, int64_t usec, int32_t fn)
 {

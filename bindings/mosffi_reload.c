@@ -1,11 +1,11 @@
 /*
  * mosffi_reload.c - the C side of reloading a core's Lua script (SIGHUP;
- * the Lua host's side is in lua/luahost.c): the sockets a script opens are
- * marked as its own, so that a reload closes exactly those (with the flows'
- * sockets made from them), and its timers, whose Lua function ids carry the
- * script's generation, are disarmed with them; the events it defined are
- * given back for the next load (event.h). C plugins' sockets, timers and
- * events stay.
+ * the Lua host's side is in lua/luahost.c): the sockets a script opens and
+ * the events it allocates are marked as its own, so that a reload closes
+ * exactly those (with the flows' sockets made from them), and its timers,
+ * whose Lua function ids carry the script's generation, are disarmed with
+ * them; the events it defined are given back for the next load (event.h).
+ * C plugins' sockets, timers and events stay.
  */
 #include "api.h"
 #include "core.h"
@@ -18,18 +18,24 @@ owner_of(int gen)
 	return (uint8_t)(gen % 255 + 1);
 }
 
+/* 0 if gen is a generation the Lua host gives; -1 with EINVAL if not. */
+static int
+check_gen(int gen)
+{
+	if (gen >= 0 && gen < MOSFFI_GENERATIONS)
+		return 0;
+	errno = EINVAL;
+	return -1;
+}
+
 int
 mosffi_socket(mctx_t mctx, int domain, int type, int protocol, int gen)
 {
 	struct core *c = api_core(mctx);
 	int id;
 
-	if (c == NULL)
+	if (c == NULL || check_gen(gen) != 0)
 		return -1;
-	if (gen < 0 || gen >= MOSFFI_GENERATIONS) {
-		errno = EINVAL;
-		return -1;
-	}
 	id = mtcp_socket(mctx, domain, type, protocol);
 	if (id >= 0) {
 		api_lock(c);
@@ -37,6 +43,16 @@ mosffi_socket(mctx_t mctx, int domain, int type, int protocol, int gen)
 		api_unlock(c);
 	}
 	return id;
+}
+
+event_t
+mosffi_alloc_event(mctx_t mctx, event_t event, int gen)
+{
+	struct core *c = api_core(mctx);
+
+	if (c == NULL || check_gen(gen) != 0)
+		return MOS_NULL_EVENT;
+	return ev_alloc_lua(event, c->idx, gen);
 }
 
 int
@@ -48,12 +64,8 @@ mosffi_retire(mctx_t mctx, int gen)
 	int n = 0, i, j;
 	uint8_t owner;
 
-	if (c == NULL)
+	if (c == NULL || check_gen(gen) != 0)
 		return -1;
-	if (gen < 0 || gen >= MOSFFI_GENERATIONS) {
-		errno = EINVAL;
-		return -1;
-	}
 	t = &c->socks;
 	owner = owner_of(gen);
 	for (i = 0; i < t->npassive; i++)

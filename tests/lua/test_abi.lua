@@ -95,6 +95,20 @@ check(mos.register_callback(mctx, s, mos.MOS_ON_CONN_START, mos.MOS_NULL,
 check(mos.register_callback(mctx, s, mos.MOS_ON_CONN_START, mos.MOS_HK_SND,
                             function() end) == 0, "register failed")
 check(mos.close(mctx, s) == 0, "close failed")
+-- The reload's calls take a load's generation, 0 to MOSFFI_GENERATIONS - 1.
+for _, gen in ipairs({ -1, C.MOSFFI_GENERATIONS }) do
+    ffi.errno(0)
+    check(C.mosffi_socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0,
+                          gen) == -1 and ffi.errno() == EINVAL,
+          "mosffi_socket, generation %d: errno %d", gen, ffi.errno())
+    ffi.errno(0)
+    check(C.mosffi_alloc_event(mctx, mos.MOS_ON_CONN_START, gen) ==
+          mos.MOS_NULL_EVENT and ffi.errno() == EINVAL,
+          "mosffi_alloc_event, generation %d: errno %d", gen, ffi.errno())
+    ffi.errno(0)
+    check(C.mosffi_retire(mctx, gen) == -1 and ffi.errno() == EINVAL,
+          "mosffi_retire, generation %d: errno %d", gen, ffi.errno())
+end
 
 if #failures > 0 then
     error("ABI check failed:\n  " .. table.concat(failures, "\n  "), 0)
