@@ -496,19 +496,15 @@ local function decide(key, b, from, total, s)
     local pk = peeks[key]
     local nb = pk and pk[s]
     if nb == nil then return nil end
-    local i = total - L + 1
-    if i < from then i = from end
+    -- Each start of a pending prefix, longest first.
+    local i = prefix_start(b, from, total)
     while i < total do
         local m = total - i
+        if #nb < L - m then return nil end
         local j = 0
-        while j < m and b[i + j] == PAT[j] do j = j + 1 end
-        if j == m then
-            if #nb < L - m then return nil end
-            j = 0
-            while j < L - m and nb:byte(j + 1) == PAT[m + j] do j = j + 1 end
-            if j == L - m then return i end
-        end
-        i = i + 1
+        while j < L - m and nb:byte(j + 1) == PAT[m + j] do j = j + 1 end
+        if j == L - m then return i end
+        i = prefix_start(b, i + 1, total)
     end
     return false
 end
@@ -571,7 +567,7 @@ local function in_order(m, sock, side, key, p, seq, n, fin)
         hold_at = prefix_start(b, last, total)
     end
     if hold_at < total then
-        local o = decide(key, b, last, total, seqadd(origin, total))
+        local o = decide(key, b, hold_at, total, seqadd(origin, total))
         if o ~= nil then
             hold_at = total
             if o then
