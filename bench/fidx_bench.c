@@ -98,8 +98,12 @@ main(int argc, char **argv)
 	k = malloc(sizeof(*k) * 2 * n);
 	h = malloc(sizeof(*h) * 2 * n);
 	order = malloc(sizeof(*order) * n);
-	if (k == NULL || h == NULL || order == NULL)
+	if (k == NULL || h == NULL || order == NULL) {
+		free(k);
+		free(h);
+		free(order);
 		return 1;
+	}
 	make_keys(k, h, order, n);
 	rounds = 4000000 / n + 1;
 

@@ -1523,6 +1523,8 @@ run_conns(const struct opts *o)
 	act = calloc(conc, sizeof(*act));
 	if (pool == NULL || act == NULL) {
 		fprintf(stderr, "mkpcap: out of memory\n");
+		free(pool);
+		free(act);
 		return 1;
 	}
 	rng_seed(&sched, o->seed, 0);

@@ -79,6 +79,11 @@ mosffi_scn_push(mctx_t mctx, int port, const void *frame, uint32_t len,
 		return -1;
 	}
 	d = rte_pktmbuf_append(m, (uint16_t)len);
+	if (d == NULL) {	/* never: the pool's buffers hold max_frame */
+		rte_pktmbuf_free(m);
+		errno = EINVAL;
+		return -1;
+	}
 	memcpy(d, frame, len);
 	if (g_rt.capf.ts_off >= 0) {
 		*RTE_MBUF_DYNFIELD(m, g_rt.capf.ts_off, uint64_t *) =

@@ -169,10 +169,12 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Report an error at line (0: no particular line); always returns -1. */
+/* Report an error at line (0: no particular line). fail() is -1 where it
+ * is called, so that a static analyzer, which does not follow variadic
+ * calls, sees every failed parse return -1. */
 __attribute__((format(printf, 3, 4)))
-static int
-fail(struct pstate *s, int line, const char *fmt, ...)
+static void
+fail_msg(struct pstate *s, int line, const char *fmt, ...)
 {
 	char msg[384];
 	va_list ap;
@@ -185,8 +187,9 @@ fail(struct pstate *s, int line, const char *fmt, ...)
 	else
 		set_err(s->err, s->errlen, "%s: %s", s->name, msg);
 	errno = EINVAL;
-	return -1;
 }
+
+#define fail(...)	(fail_msg(__VA_ARGS__), -1)
 
 static struct frame *
 top(struct pstate *s)

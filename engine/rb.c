@@ -378,7 +378,9 @@ rb_advance(const struct rb_iv *u, int n, uint64_t h, uint64_t need, int *jp)
 		runs = n - j - inord;
 		if (h >= need && runs <= RB_MAX_RUNS)
 			break;
-		if (!inord)
+		if (j == n)		/* never: the last block ends at or */
+			h = need;	/* after need; no read past u[n - 1] */
+		else if (!inord)
 			h = u[j].s;		/* skip the oldest hole */
 		else if (runs > RB_MAX_RUNS || u[j].e <= need)
 			h = u[j].e;		/* discard all in-order data */

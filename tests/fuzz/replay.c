@@ -82,7 +82,8 @@ run_dir(const char *dir, long *count)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {

@@ -235,7 +235,9 @@ invalid_send_reset(mctx_t m, int sock, const struct pkt_info *p,
 	       s);
 	report(m, sock, "sendpkt_bad_sock",
 	       result(send_copy(m, -1, p)), s);
-	pkt_copy(p, &q, buf, sizeof(buf), "x", 1);
+	/* Each copy below is of the same frame into the same room. */
+	if (pkt_copy(p, &q, buf, sizeof(buf), "x", 1) != 0)
+		return;
 	q.iph = NULL;
 	report(m, sock, "sendpkt_no_iph", result(mtcp_sendpkt(m, sock, &q)), s);
 	pkt_copy(p, &q, buf, sizeof(buf), "x", 1);
