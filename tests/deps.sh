@@ -8,9 +8,10 @@ libluajit-5.1-dev luajit libcmocka-dev libpcap-dev python3 python3-scapy
 tcpflow tshark tcpdump man-db groff-base bc curl ethtool iproute2
 nftables"
 
+# Extra packages (tests/analyze's) may be given as arguments.
 mb_install_deps() {
 	local missing=() p
-	for p in $MB_PACKAGES; do
+	for p in $MB_PACKAGES "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 			grep -q "install ok installed" || missing+=("$p")
 	done
