@@ -436,7 +436,7 @@ out:
 	 * inside a group like -hv), then restore the caller's globals. */
 	opterr = 0;
 	optind = 0;
-	getopt(1, reset_argv, "");
+	(void)getopt(1, reset_argv, "");
 	optind = saved_optind;
 	opterr = saved_opterr;
 	optopt = saved_optopt;

@@ -378,9 +378,12 @@ rb_advance(const struct rb_iv *u, int n, uint64_t h, uint64_t need, int *jp)
 		runs = n - j - inord;
 		if (h >= need && runs <= RB_MAX_RUNS)
 			break;
-		if (j == n)		/* never: the last block ends at or */
-			h = need;	/* after need; no read past u[n - 1] */
-		else if (!inord)
+		if (j == n) {
+			/* Never: the last block ends at or after need. */
+			h = need;
+			break;
+		}
+		if (!inord)
 			h = u[j].s;		/* skip the oldest hole */
 		else if (runs > RB_MAX_RUNS || u[j].e <= need)
 			h = u[j].e;		/* discard all in-order data */
