@@ -118,8 +118,9 @@ local function seqadd(a, n) return (a + n) % 4294967296 end
 -- numbers (lgi: next slot).
 local nxt, ahead, held, hseq, pend, lg, lgi = {}, {}, {}, {}, {}, {}, {}
 -- hrx: retransmissions of held bytes that found nothing final to send;
--- peeks: first bytes of dropped segments ahead of a gap, by sequence
--- number; carry: start of an occurrence that runs on past nxt.
+-- peeks: first bytes of dropped segments ahead of a gap ({ n = count,
+-- at = bytes by sequence number }); carry: start of an occurrence that
+-- runs on past nxt.
 local hrx, peeks, carry = {}, {}, {}
 
 -- Ranges ahead of a gap kept per side; a segment beyond them is dropped
@@ -462,9 +463,9 @@ local function advance(key, e)
     nxt[key] = e
     local pk = peeks[key]
     if pk ~= nil then
-        for s in pairs(pk) do
-            if s ~= "n" and seqdiff(s, e) < 0 then
-                pk[s] = nil
+        for s in pairs(pk.at) do
+            if seqdiff(s, e) < 0 then
+                pk.at[s] = nil
                 pk.n = pk.n - 1
             end
         end
@@ -478,14 +479,14 @@ end
 local function peek_add(key, s, b, n)
     local pk = peeks[key]
     if pk == nil then
-        pk = { n = 0 }
+        pk = { n = 0, at = {} }
         peeks[key] = pk
     end
-    if pk[s] == nil then
+    if pk.at[s] == nil then
         if pk.n >= AHEAD_MAX then return end
         pk.n = pk.n + 1
     end
-    pk[s] = ffi.string(b, n < L - 1 and n or L - 1)
+    pk.at[s] = ffi.string(b, n < L - 1 and n or L - 1)
 end
 
 -- The pending prefix at the end of b[from, total), at sequence number s,
@@ -494,7 +495,7 @@ end
 -- bytes are not known (or too few).
 local function decide(key, b, from, total, s)
     local pk = peeks[key]
-    local nb = pk and pk[s]
+    local nb = pk and pk.at[s]
     if nb == nil then return nil end
     -- Each start of a pending prefix, longest first.
     local i = prefix_start(b, from, total)
