@@ -6,7 +6,7 @@ set -euo pipefail
 MB_PACKAGES="build-essential cmake pkg-config dpdk dpdk-dev libdpdk-dev
 libluajit-5.1-dev luajit libcmocka-dev libpcap-dev python3 python3-scapy
 tcpflow tshark tcpdump man-db groff-base bc curl ethtool iproute2
-nftables"
+nftables valgrind"
 
 # Extra packages (tests/analyze's) may be given as arguments.
 mb_install_deps() {

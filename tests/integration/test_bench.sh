@@ -4,7 +4,8 @@
 # configuration (io and track on the many-flows input too, the midstats on
 # one pass over a capture file), the memory benchmark and the flow index
 # comparison, prints every row (packet rates and cycles per packet) and
-# writes the JSON shape other tools read (with each round's ratios). No
+# writes the JSON shape other tools read (with each round's ratios); then
+# the callgrind count of instructions a packet (--only instructions). No
 # timing is asserted: only that each number exists and is positive, and
 # that each run's cycles split into their parts.
 . "$(dirname "$0")/lib.sh"
@@ -76,5 +77,26 @@ assert x["keys"] == 20000, x
 for t in ("fidx", "rte_hash"):
     for op in ("hit", "miss", "add_del"):
         assert x[t][op] > 0, (t, op)
+PY
+
+step "bench/run --only instructions: callgrind's counts a packet"
+"$PY" "$MB_SRC/bench/run" --quick --no-build --build "$MB_BUILD" \
+	--work "$TMP" --only instructions --json "$TMP/instr.json" \
+	>"$TMP/instr.out" 2>"$TMP/instr.err" ||
+	fail "bench/run --only instructions failed: $(tail -5 "$TMP/instr.err")"
+grep "^instructions a packet" "$TMP/instr.out"
+n='[0-9]+\.[0-9]'
+grep -Eq "^instructions a packet \(callgrind, http, 1000 and 2000 connections, offline\): track $n, c-midstat $n, lua-midstat $n, lua-peek $n\$" \
+	"$TMP/instr.out" || fail "no instructions line for the four configurations"
+"$PY" - "$TMP/instr.json" <<'PY' || fail "instructions JSON"
+import json, sys
+j = json.load(open(sys.argv[1]))
+p = j["instructions"]["per_packet"]
+assert set(p) == {"track", "c-midstat", "lua-midstat", "lua-peek"}, p
+assert all(100 < v < 100000 for v in p.values()), p
+# midstat is tracking plus callbacks: it cannot cost less than track.
+assert p["track"] < p["c-midstat"] and p["track"] < p["lua-midstat"], p
+r = j["ratios"]["lua-midstat/c-midstat (instructions)"]
+assert r == round(p["c-midstat"] / p["lua-midstat"], 3), (r, p)
 PY
 echo ok
