@@ -45,25 +45,8 @@ wait_file st.json
 # (final false), and the packets and the run time grow.
 # A file held open from the start still reads as it was when opened: the
 # rewrites replace the file, they do not write into it.
-"$PY" - st.json <<'PY' || fail "polling the live file"
-import json, sys, time
-held = open(sys.argv[1])
-before = held.read()
-seen, end = [], time.time() + 3.5
-while time.time() < end:
-    with open(sys.argv[1]) as f:
-        s = json.load(f)
-    assert s["final"] is False, "final while running"
-    if not seen or s["run_seconds"] != seen[-1][0]:
-        seen.append((s["run_seconds"], s["rx_packets"]))
-    time.sleep(0.02)
-assert len(seen) >= 3, "rewritten %d times in 3.5 s" % len(seen)
-for (t0, n0), (t1, n1) in zip(seen, seen[1:]):
-    assert t1 > t0 and n1 > n0, "did not grow: %r" % seen
-held.seek(0)
-assert held.read() == before, "the file was written in place"
-json.loads(before)
-PY
+"$PY" "$(dirname "$0")/live_poll.py" st.json 3.5 3 --every 0.02 --held ||
+	fail "polling the live file"
 stop_within "$PID" INT "live stats"
 assert_eq "$STOP_RC" 0 "exit status"
 assert_eq "$(json_get st.json final)" True "final at exit"
