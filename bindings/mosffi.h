@@ -22,7 +22,7 @@
 /* -- ABI ------------------------------------------------------------------ */
 
 enum {
-	MOSFFI_ABI_VERSION = 1,
+	MOSFFI_ABI_VERSION = 2,
 };
 
 /* -- mOS types (mtcp_api.h, mos_api.h) ----------------------------------- */
@@ -346,9 +346,14 @@ mctx_t mosffi_mctx(int core);
 /* The invocation slot of the calling core. */
 struct mosffi_invoke *mosffi_invoke_slot(mctx_t mctx);
 /* Advance the core's pipeline: 1 when the call in the slot must be made,
- * 2 when the core is asked to reload its script (between two bursts), 0
- * when the core has finished. */
+ * 2 when the core is asked to reload its script (between two bursts), 3
+ * when the script must stop (mosffi_stop_loop; the pipeline did not
+ * move), 0 when the core has finished. */
 int mosffi_run(mctx_t mctx);
+/* Have the next mosffi_run return 3 (on 1), or not (0): the host stops a
+ * script whose heap went past --lua-mem at the next safe point, between
+ * two calls, where its state can still be closed. */
+void mosffi_stop_loop(mctx_t mctx, int on);
 /* Mark a Lua call the engine did not ask for (mos.at_exit functions) as
  * running (1) or over (0), for the watchdog. */
 void mosffi_busy(mctx_t mctx, int busy);

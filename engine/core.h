@@ -112,6 +112,7 @@ struct core {
 
 	/* Lua boundary (bindings/mosffi.c) and the watchdog */
 	volatile uint8_t lua_busy;	/* a Lua function is running */
+	uint8_t lua_stop;		/* the host stops the script's loop */
 	uint8_t errs_logged;		/* script error kinds already printed */
 	volatile uint64_t heartbeat;	/* steps of the Lua loop */
 

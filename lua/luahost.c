@@ -8,8 +8,15 @@
  *    and counted; traffic follows --on-error;
  *  - the Lua heap is capped (--lua-mem) by this file's allocator, in front
  *    of LuaJIT's own (an arena per state, faster than libc's malloc, and
- *    freed whole with the state): running out raises a catchable "not
- *    enough memory";
+ *    freed whole with the state). The allocator never fails at the cap:
+ *    LuaJIT 2.1 (Debian's, of 2022) crashes when an allocation fails
+ *    inside compiled code (lj_err_mem reads a frame the trace has not
+ *    written; upstream fixed it in 2023-24). Past the cap it only asks
+ *    the loop to stop at the next safe point, between two calls, where
+ *    a full collection decides: under the cap the script goes on, else
+ *    its state is closed and the core goes on without it. A call that
+ *    allocates a quarter of the cap more (at least 16 MiB) before
+ *    returning is stopped at once, as the watchdog stops one;
  *  - a callback that never returns cannot be stopped from inside (LuaJIT's
  *    compiled code ignores hooks), so the main thread's watchdog signals the
  *    core's thread, and the handler jumps back here out of the Lua code; the
@@ -46,6 +53,8 @@ struct lua_core {
 	int cpu;
 	size_t used;
 	size_t cap;
+	size_t hard;			/* cap + headroom: stop at once */
+	int over;			/* past the cap, the loop asked to stop */
 	volatile int in_alloc;
 	volatile int armed;		/* jb is valid */
 	volatile int stopped;		/* the watchdog stopped the script */
@@ -64,7 +73,11 @@ struct lua_heap {
 	struct lua_core *lc;
 	lua_Alloc f;
 	void *ud;
+	size_t used;			/* this state's bytes */
 };
+
+/* Why a protected run was jumped out of (siglongjmp's value). */
+enum { JUMP_WATCHDOG = 1, JUMP_MEMORY = 2 };
 
 struct lua_core *volatile luahost_cores[LUAHOST_MAX_CORES];
 
@@ -154,16 +167,68 @@ capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	if (nsize == 0) {
 		h->f(h->ud, ptr, osize, 0);
 		lc->used -= old;
+		h->used -= old;
 		return NULL;
 	}
-	if (lc->cap != 0 && nsize > old && lc->used + (nsize - old) > lc->cap)
-		return NULL;
+	if (lc->cap != 0 && nsize > old &&
+	    lc->used + (nsize - old) > lc->cap) {
+		if (lc->used + (nsize - old) > lc->hard) {
+			/* Outside a protected run (the state being made)
+			 * LuaJIT's C API raises the error safely. */
+			if (!lc->armed)
+				return NULL;
+			lc->armed = 0;
+			siglongjmp(lc->jb, JUMP_MEMORY);
+		}
+		if (!lc->over) {
+			lc->over = 1;
+			mosffi_stop_loop(lc->mctx, 1);
+		}
+	}
 	lc->in_alloc = 1;
 	p = h->f(h->ud, ptr, osize, nsize);
 	lc->in_alloc = 0;
-	if (p != NULL)
+	if (p != NULL) {
 		lc->used = lc->used - old + nsize;
+		h->used = h->used - old + nsize;
+	}
 	return p;
+}
+
+/* Back under the cap (a state closed or abandoned, or collected): the
+ * loop need not stop. */
+static void
+heap_settle(struct lua_core *lc)
+{
+	if (lc->used <= lc->cap || lc->cap == 0) {
+		lc->over = 0;
+		mosffi_stop_loop(lc->mctx, 0);
+	}
+}
+
+/* A state jumped out of (watchdog, heap) is never touched again: its
+ * memory is not given back, but no longer counts against the cap, so
+ * that a reload can run. */
+static void
+abandon(struct lua_core *lc, lua_State *L)
+{
+	struct lua_heap *h;
+
+	lua_getallocf(L, (void **)&h);
+	lc->used -= h->used;
+	heap_settle(lc);
+}
+
+/* A full collection in a state past the cap, its result in lc->used. A
+ * protected run: should the collection itself go past the headroom, the
+ * jump to jb abandons the state. */
+static void
+collect_over_cap(struct lua_core *lc, lua_State *L)
+{
+	lc->armed = 1;
+	lua_gc(L, LUA_GCCOLLECT, 0);
+	lc->armed = 0;
+	heap_settle(lc);
 }
 
 /* Bytes a state holds (LuaJIT counts every allocation of its own). */
@@ -201,6 +266,7 @@ new_state(struct lua_core *lc)
 	if (h == NULL)
 		return NULL;
 	h->lc = lc;
+	h->used = 0;
 #ifdef __SANITIZE_ADDRESS__
 	h->f = libc_alloc;
 	h->ud = NULL;
@@ -209,7 +275,8 @@ new_state(struct lua_core *lc)
 	L = luaL_newstate();
 	if (L != NULL) {
 		h->f = lua_getallocf(L, &h->ud);
-		lc->used += state_bytes(L);
+		h->used = state_bytes(L);
+		lc->used += h->used;
 		lua_setallocf(L, capped_alloc, h);
 	}
 #endif
@@ -227,9 +294,10 @@ close_state(lua_State *L)
 	struct lua_heap *h;
 
 	lua_getallocf(L, (void **)&h);
-	h->lc->used -= state_bytes(L);
+	h->lc->used -= h->used;
 	lua_setallocf(L, h->f, h->ud);
 	lua_close(L);
+	heap_settle(h->lc);
 	free(h);
 }
 
@@ -377,10 +445,20 @@ load_script(struct lua_core *volatile lc, int gen)
 	nargs = o->script_argc;
 	for (i = 0; i < nargs; i++)
 		lua_pushstring(L, o->script_argv[i]);
-	if (sigsetjmp(lc->jb, 1) != 0) {
+	switch (sigsetjmp(lc->jb, 1)) {
+	case 0:
+		break;
+	case JUMP_MEMORY:
+		fprintf(stderr, "%s: core %d: the script took the Lua heap "
+			"past --lua-mem (%d MiB) while loading\n", lc->prog,
+			lc->cpu, o->lua_mem_mb);
+		abandon(lc, L);
+		return NULL;
+	default:
 		fprintf(stderr, "%s: core %d: the script did not finish "
 			"loading within %d ms\n", lc->prog, lc->cpu,
 			o->watchdog_ms);
+		abandon(lc, L);
 		return NULL;
 	}
 	lc->armed = 1;
@@ -391,6 +469,14 @@ load_script(struct lua_core *volatile lc, int gen)
 	}
 	lc->armed = 0;
 	lua_settop(L, 0);
+	if (lc->over)
+		collect_over_cap(lc, L);
+	if (lc->over) {
+		fprintf(stderr, "%s: core %d: the script holds more than "
+			"--lua-mem (%d MiB) once loaded\n", lc->prog, lc->cpu,
+			o->lua_mem_mb);
+		goto fail;
+	}
 	return L;
 fail:
 	lc->armed = 0;
@@ -408,6 +494,8 @@ luahost_create(mctx_t mctx, const struct mb_opts *o, const char *prog)
 	lc->mctx = mctx;
 	lc->cpu = mctx->cpu;
 	lc->cap = (size_t)o->lua_mem_mb << 20;
+	lc->hard = lc->cap + (lc->cap / 4 > ((size_t)16 << 20) ?
+			      lc->cap / 4 : ((size_t)16 << 20));
 	lc->opts = o;
 	lc->prog = prog;
 	lc->thread = pthread_self();
@@ -439,6 +527,7 @@ run_without_script(struct lua_core *lc)
 		       "error)\n");
 		fflush(stdout);
 	}
+	mosffi_stop_loop(lc->mctx, 0);
 	while ((r = mosffi_run(lc->mctx)) != 0) {
 		if (r == 2)
 			return 1;
@@ -470,27 +559,61 @@ run_loaded(struct lua_core *lc)
 {
 	lua_State *L = lc->L;
 	const char *why;
+	char msg[200];
 
 	if (L == NULL)
 		return run_without_script(lc);
-	if (sigsetjmp(lc->jb, 1) != 0) {
+	switch (sigsetjmp(lc->jb, 1)) {
+	case 0:
+		break;
+	case JUMP_MEMORY:
+		snprintf(msg, sizeof(msg), "a call took the heap %d MiB past "
+			 "--lua-mem (%d MiB) before returning; the script is "
+			 "stopped on this core (its heap is not given back)",
+			 (int)((lc->hard - lc->cap) >> 20),
+			 lc->opts->lua_mem_mb);
+		mosffi_script_error(lc->mctx, MOSFFI_ERR_MEMORY, msg);
+		abandon(lc, L);
+		lc->L = NULL;
+		return run_without_script(lc);
+	default:
 		mosffi_script_error(lc->mctx, MOSFFI_ERR_TIMEOUT,
 				    "a callback ran longer than the watchdog "
 				    "allows; the script is stopped on this core");
+		abandon(lc, L);
 		lc->L = NULL;	/* abandoned, see the file comment */
 		return run_without_script(lc);
 	}
-	push_mos_call(L, "_run");
-	lc->armed = 1;
-	if (lua_pcall(L, 1, 1, 1) != 0) {
+	for (;;) {
+		push_mos_call(L, "_run");
+		lc->armed = 1;
+		if (lua_pcall(L, 1, 1, 1) != 0) {
+			lc->armed = 0;
+			mosffi_script_error(lc->mctx, MOSFFI_ERR_RUNTIME,
+					    lua_tostring(L, -1));
+			return run_without_script(lc);
+		}
 		lc->armed = 0;
-		mosffi_script_error(lc->mctx, MOSFFI_ERR_RUNTIME,
-				    lua_tostring(L, -1));
+		why = lua_tostring(L, -1);
+		if (why == NULL || strcmp(why, "memory") != 0)
+			return why != NULL && strcmp(why, "reload") == 0;
+		/* Past the cap, between two calls: what a full collection
+		 * leaves decides (garbage counts until collected). It must
+		 * leave a quarter of the cap free, or the script would run
+		 * a full collection every few calls. */
+		lua_settop(L, 0);
+		collect_over_cap(lc, L);
+		if (lc->used <= lc->cap - lc->cap / 4)
+			continue;
+		snprintf(msg, sizeof(msg), "%.1f MiB live after a full "
+			 "collection, more than three quarters of --lua-mem "
+			 "(%d MiB); the script is stopped on this core",
+			 lc->used / 1048576.0, lc->opts->lua_mem_mb);
+		mosffi_script_error(lc->mctx, MOSFFI_ERR_MEMORY, msg);
+		close_state(L);
+		lc->L = NULL;
 		return run_without_script(lc);
 	}
-	lc->armed = 0;
-	why = lua_tostring(L, -1);
-	return why != NULL && strcmp(why, "reload") == 0;
 }
 
 /* The old load's end: its mos.at_exit functions, under the watchdog. 0,
@@ -498,8 +621,10 @@ run_loaded(struct lua_core *lc)
 static int
 finish_old(struct lua_core *lc, lua_State *L)
 {
-	if (sigsetjmp(lc->jb, 1) != 0)
+	if (sigsetjmp(lc->jb, 1) != 0) {
+		abandon(lc, L);
 		return -1;
+	}
 	push_mos_call(L, "_finish");
 	lc->armed = 1;
 	if (lua_pcall(L, 1, 0, 1) != 0)

@@ -19,7 +19,7 @@ ffi.cdef(require "mos.ffi_decl")
 
 local M = {}
 
-local ABI = 1
+local ABI = 2
 if C.mosffi_abi_version() ~= ABI or C.MOSFFI_ABI_VERSION ~= ABI then
     error(string.format("mos: this module speaks ABI %d, libmoonbox %d",
                         ABI, C.mosffi_abi_version()), 0)
@@ -305,26 +305,12 @@ local function on_error(e)
     return traceback(tostring(e), 1)
 end
 
-local last_gc = -1
-
+-- The heap cap raises no error (luahost.c stops the loop instead): an
+-- out-of-memory error here is the system's allocator failing.
 local function report(mctx, kind, msg)
     if type(msg) == "string" and (msg:find("not enough memory", 1, true) or
                                   msg:find("error in error handling", 1, true)) then
         kind = C.MOSFFI_ERR_MEMORY
-        -- LuaJIT 2.1.0-beta3 crashes when out-of-memory errors keep being
-        -- raised inside compiled traces: from the first one on, this
-        -- core's script runs interpreted.
-        if jit.status() then
-            jit.off()
-            jit.flush()
-        end
-        -- LuaJIT has no emergency collection: collect here, but not on
-        -- every failure of a script whose live data fills the heap.
-        local now = os.clock()
-        if now - last_gc >= 0.1 then
-            collectgarbage()
-            last_gc = os.clock()
-        end
     end
     C.mosffi_script_error(mctx, kind, tostring(msg))
 end
@@ -396,6 +382,9 @@ function M._run(mctx)
     -- SIGHUP: the host loads the script again, then ends this load with
     -- M._finish (the new one runs from then on).
     if step == 2 then return "reload" end
+    -- The heap went past --lua-mem: the host closes this state, and the
+    -- script's mos.at_exit functions do not run (they would allocate).
+    if step == 3 then return "memory" end
     run_at_exit(mctx)
 end
 
