@@ -67,13 +67,10 @@ mosffi_run(mctx_t mctx)
 		return 0;
 	c->lua_busy = 0;
 	c->heartbeat++;
-	if (unlikely(c->lua_stop)) {
-		c->lua_stop = 0;
-		return 3;
-	}
 	r = pipe_run(c);
 	c->lua_busy = (uint8_t)(r == PIPE_INVOKE);
-	return r == PIPE_INVOKE ? 1 : r == PIPE_RELOAD ? 2 : 0;
+	return r == PIPE_INVOKE ? 1 : r == PIPE_RELOAD ? 2 :
+	       r == PIPE_STOP ? 3 : 0;
 }
 
 void

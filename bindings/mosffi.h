@@ -347,12 +347,12 @@ mctx_t mosffi_mctx(int core);
 struct mosffi_invoke *mosffi_invoke_slot(mctx_t mctx);
 /* Advance the core's pipeline: 1 when the call in the slot must be made,
  * 2 when the core is asked to reload its script (between two bursts), 3
- * when the script must stop (mosffi_stop_loop; the pipeline did not
- * move), 0 when the core has finished. */
+ * when the script must stop (mosffi_stop_loop; between two bursts), 0
+ * when the core has finished. */
 int mosffi_run(mctx_t mctx);
-/* Have the next mosffi_run return 3 (on 1), or not (0): the host stops a
- * script whose heap went past --lua-mem at the next safe point, between
- * two calls, where its state can still be closed. */
+/* Have mosffi_run return 3 at the end of the burst (on 1), or not (0):
+ * the host stops a script whose heap went past --lua-mem there, out of
+ * its Lua code, where its state can still be closed. */
 void mosffi_stop_loop(mctx_t mctx, int on);
 /* Mark a Lua call the engine did not ask for (mos.at_exit functions) as
  * running (1) or over (0), for the watchdog. */

@@ -124,8 +124,9 @@ mosffi_scn_step(mctx_t mctx)
 	c->lua_busy = 0;
 	for (;;) {
 		r = pipe_run(c);
-		/* (A scenario does not reload: SIGHUP is ignored.) */
-		if (r == PIPE_RELOAD)
+		/* (A scenario does not reload: SIGHUP is ignored; nor does
+		 * it stop at the heap cap, only past its headroom.) */
+		if (r == PIPE_RELOAD || r == PIPE_STOP)
 			continue;
 		if (r == PIPE_INVOKE || r == PIPE_DONE || !inputs_left())
 			break;

@@ -112,7 +112,8 @@ struct core {
 
 	/* Lua boundary (bindings/mosffi.c) and the watchdog */
 	volatile uint8_t lua_busy;	/* a Lua function is running */
-	uint8_t lua_stop;		/* the host stops the script's loop */
+	uint8_t lua_stop;		/* the host stops the script's loop
+					   (PIPE_STOP, between bursts) */
 	uint8_t errs_logged;		/* script error kinds already printed */
 	volatile uint64_t heartbeat;	/* steps of the Lua loop */
 

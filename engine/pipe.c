@@ -433,7 +433,12 @@ pipe_run(struct core *c)
 		case ST_POLL:
 			if (p->cycles)
 				cycles_close(c);
-			if (unlikely(c->reload)) {
+			/* One test a burst for both, none a callback. */
+			if (unlikely(c->reload | c->lua_stop)) {
+				if (c->lua_stop) {
+					c->lua_stop = 0;
+					return PIPE_STOP;
+				}
 				c->reload = 0;
 				return PIPE_RELOAD;
 			}

@@ -41,6 +41,8 @@ enum pipe_ret {
 	PIPE_INVOKE = 1,	/* call the Lua function in pipe.inv */
 	PIPE_IDLE = 2,		/* step mode: a burst is over */
 	PIPE_RELOAD = 3,	/* between bursts: reload the script */
+	PIPE_STOP = 4,		/* between bursts: the host stops the script
+				   (core.lua_stop) */
 };
 
 /* A call the Lua loop must make for the engine (layout mirrored in the

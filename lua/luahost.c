@@ -12,7 +12,7 @@
  *    LuaJIT 2.1 (Debian's, of 2022) crashes when an allocation fails
  *    inside compiled code (lj_err_mem reads a frame the trace has not
  *    written; upstream fixed it in 2023-24). Past the cap it only asks
- *    the loop to stop at the next safe point, between two calls, where
+ *    the loop to stop at the end of the burst, out of the Lua code, where
  *    a full collection decides: under the cap the script goes on, else
  *    its state is closed and the core goes on without it. A call that
  *    allocates a quarter of the cap more (at least 16 MiB) before
@@ -597,7 +597,7 @@ run_loaded(struct lua_core *lc)
 		why = lua_tostring(L, -1);
 		if (why == NULL || strcmp(why, "memory") != 0)
 			return why != NULL && strcmp(why, "reload") == 0;
-		/* Past the cap, between two calls: what a full collection
+		/* Past the cap, between two bursts: what a full collection
 		 * leaves decides (garbage counts until collected). It must
 		 * leave a quarter of the cap free, or the script would run
 		 * a full collection every few calls. */
