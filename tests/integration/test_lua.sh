@@ -108,8 +108,8 @@ step "a heap that grows past --lua-mem in compiled code stops the script, not mo
 # crosses the cap is made in a JIT trace. Debian's LuaJIT crashed when
 # the allocator refused it there (a segmentation fault at --lua-mem 2 on
 # this capture, before the allocator stopped refusing at the cap); now
-# the loop stops at the next call and the state is closed.
-# The stopped state is closed, not abandoned: nothing may leak.
+# the loop stops at the end of the burst and the state is closed, not
+# abandoned: nothing may leak.
 unset LSAN_OPTIONS
 "$MKPCAP" http "$TMP/h.pcap" --conns 50000 --concurrency 64 --clients 1024 \
 	--seed 3 2>/dev/null
