@@ -54,7 +54,6 @@ struct lua_core {
 	size_t used;
 	size_t cap;
 	size_t hard;			/* cap + headroom: stop at once */
-	int over;			/* past the cap, the loop asked to stop */
 	volatile int in_alloc;
 	volatile int armed;		/* jb is valid */
 	volatile int stopped;		/* the watchdog stopped the script */
@@ -180,10 +179,9 @@ capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			lc->armed = 0;
 			siglongjmp(lc->jb, JUMP_MEMORY);
 		}
-		if (!lc->over) {
-			lc->over = 1;
+		/* Crossing it: the loop stops at the end of the burst. */
+		if (lc->used <= lc->cap)
 			mosffi_stop_loop(lc->mctx, 1);
-		}
 	}
 	lc->in_alloc = 1;
 	p = h->f(h->ud, ptr, osize, nsize);
@@ -195,15 +193,19 @@ capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return p;
 }
 
+static int
+over_cap(const struct lua_core *lc)
+{
+	return lc->cap != 0 && lc->used > lc->cap;
+}
+
 /* Back under the cap (a state closed or abandoned, or collected): the
  * loop need not stop. */
 static void
 heap_settle(struct lua_core *lc)
 {
-	if (lc->used <= lc->cap || lc->cap == 0) {
-		lc->over = 0;
+	if (!over_cap(lc))
 		mosffi_stop_loop(lc->mctx, 0);
-	}
 }
 
 /* A state jumped out of (watchdog, heap) is never touched again: its
@@ -469,9 +471,11 @@ load_script(struct lua_core *volatile lc, int gen)
 	}
 	lc->armed = 0;
 	lua_settop(L, 0);
-	if (lc->over)
+	if (over_cap(lc))
 		collect_over_cap(lc, L);
-	if (lc->over) {
+	/* A crossing the load itself undid asks for no stop. */
+	heap_settle(lc);
+	if (over_cap(lc)) {
 		fprintf(stderr, "%s: core %d: the script holds more than "
 			"--lua-mem (%d MiB) once loaded\n", lc->prog, lc->cpu,
 			o->lua_mem_mb);
