@@ -56,7 +56,6 @@ struct lua_core {
 	size_t hard;			/* cap + headroom: stop at once */
 	volatile int in_alloc;
 	volatile int armed;		/* jb is valid */
-	volatile int stopped;		/* the watchdog stopped the script */
 	int gen;			/* which load of the script runs */
 	const struct mb_opts *opts;
 	const char *prog;
@@ -138,7 +137,6 @@ on_watchdog(int sig, siginfo_t *si, void *ucv)
 	if (lc->in_alloc || in_c_code((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]))
 		return;
 	lc->armed = 0;
-	lc->stopped = 1;
 	siglongjmp(lc->jb, 1);
 }
 
@@ -652,7 +650,6 @@ reload(struct lua_core *lc)
 	lua_State *L, *old = lc->L;
 
 	mosffi_busy(lc->mctx, 1);
-	lc->stopped = 0;
 	L = load_script(lc, gen);
 	if (L == NULL) {
 		mosffi_retire(lc->mctx, gen);
@@ -691,12 +688,6 @@ luahost_stop(struct lua_core *lc)
 {
 	if (lc != NULL && lc->armed)
 		pthread_kill(lc->thread, WATCHDOG_SIG);
-}
-
-int
-luahost_stopped(const struct lua_core *lc)
-{
-	return lc->stopped;
 }
 
 int

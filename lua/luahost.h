@@ -29,8 +29,6 @@ int luahost_run(struct lua_core *lc);
 void luahost_stop(struct lua_core *lc);
 /* 1 while Lua code of the core runs under the watchdog's protection. */
 int luahost_armed(const struct lua_core *lc);
-/* 1 once the watchdog stopped the script. */
-int luahost_stopped(const struct lua_core *lc);
 void luahost_destroy(struct lua_core *lc);
 
 #endif /* MB_LUAHOST_H */
