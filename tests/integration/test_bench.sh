@@ -5,7 +5,8 @@
 # one pass over a capture file), the memory benchmark and the flow index
 # comparison, prints every row (packet rates and cycles per packet) and
 # writes the JSON shape other tools read (with each round's ratios); then
-# the callgrind count of instructions a packet (--only instructions). No
+# the callgrind count of instructions a packet (--only instructions; on a
+# sanitizer build, which valgrind cannot run, that bench/run refuses it). No
 # timing is asserted: only that each number exists and is positive, and
 # that each run's cycles split into their parts.
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +79,23 @@ for t in ("fidx", "rte_hash"):
     for op in ("hit", "miss", "add_del"):
         assert x[t][op] > 0, (t, op)
 PY
+
+# valgrind cannot run a sanitizer build (tests/run --asan): there bench/run
+# must say so at once, before any run, and fail.
+ldd "$MB_BUILD/engine/libmoonbox.so" >"$TMP/ldd.out"
+if grep -q libasan "$TMP/ldd.out"; then
+	step "bench/run --only instructions refuses a sanitizer build"
+	if "$PY" "$MB_SRC/bench/run" --quick --no-build --build "$MB_BUILD" \
+		--work "$TMP" --only instructions >"$TMP/instr.out" \
+		2>"$TMP/instr.err"; then
+		fail "bench/run counted instructions on a sanitizer build"
+	fi
+	grep -q "is a sanitizer build (AddressSanitizer), which valgrind cannot run" \
+		"$TMP/instr.err" || fail "no reason given: $(tail -3 "$TMP/instr.err")"
+	[ ! -s "$TMP/instr.out" ] || fail "bench/run ran before refusing"
+	echo ok
+	exit 0
+fi
 
 step "bench/run --only instructions: callgrind's counts a packet"
 "$PY" "$MB_SRC/bench/run" --quick --no-build --build "$MB_BUILD" \
