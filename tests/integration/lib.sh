@@ -218,6 +218,16 @@ print(n)
 ' "$1" || fail "pcap_count $1"
 }
 
+# sanitizer_build: succeeds when the build under test links
+# AddressSanitizer (tests/run --asan). (Not `ldd | grep -q`: with
+# pipefail, grep leaving early can fail ldd with SIGPIPE, and the pipeline
+# with it.)
+sanitizer_build() {
+	ldd "$MB_BUILD/engine/libmoonbox.so" >"$TMP/ldd.out" ||
+		fail "ldd $MB_BUILD/engine/libmoonbox.so"
+	grep -q libasan "$TMP/ldd.out"
+}
+
 # time_jump IN OUT SECONDS INDEX: IN with record INDEX (0 the first, -1
 # the last) SECONDS later; prints that record's new time in milliseconds.
 time_jump() {

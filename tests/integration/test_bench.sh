@@ -82,8 +82,7 @@ PY
 
 # valgrind cannot run a sanitizer build (tests/run --asan): there bench/run
 # must say so at once, before any run, and fail.
-ldd "$MB_BUILD/engine/libmoonbox.so" >"$TMP/ldd.out"
-if grep -q libasan "$TMP/ldd.out"; then
+if sanitizer_build; then
 	step "bench/run --only instructions refuses a sanitizer build"
 	if "$PY" "$MB_SRC/bench/run" --quick --no-build --build "$MB_BUILD" \
 		--work "$TMP" --only instructions >"$TMP/instr.out" \

@@ -80,11 +80,8 @@ grep -q '^32 functions' decls.out || fail "mos_decls: $(cat decls.out)"
 
 step "build the programs as a user would: cc -Wall -Wextra -Werror"
 # A sanitizer build's library needs the sanitizers in the program too.
-# (Not `ldd | grep -q`: with pipefail, grep leaving early can fail ldd
-# with SIGPIPE, and the pipeline with it.)
 san=()
-ldd "$MB_BUILD/engine/libmoonbox.so" >ldd.out
-if grep -q libasan ldd.out; then
+if sanitizer_build; then
 	san=(-fsanitize=address,undefined)
 fi
 for p in flowstat mos_decls; do
