@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""damage.py - a random-damage campaign against the whole engine, outside
-CI: for each seed, mkpcap writes a conversation capture (random
+"""damage.py - a random-damage campaign against the whole engine (CI runs
+seeds 1 to 20; longer campaigns, with other seeds, are run by hand): for
+each seed, mkpcap writes a conversation capture (random
 connection counts, reordering, retransmissions, overlaps, resets,
 sequence wrap), about 3 % of its TCP segments get one header field
 replaced (sequence or acknowledgement number, flags, window, data
