@@ -281,8 +281,18 @@ local function send_held(m, sock, h, k, at, len)
     end
 end
 
+-- Storing nil under a key a table lacks adds the key (LuaJIT creates it,
+-- then stores the nil): done for every segment, that filled the tables
+-- with dead keys and had them rehashed. Only keys that are there go.
+local function clear(t, key)
+    if t[key] ~= nil then t[key] = nil end
+end
+
 local function forget_held(key)
-    held[key], hseq[key], pend[key], hrx[key] = nil, nil, nil, nil
+    if held[key] ~= nil then
+        held[key], hseq[key], pend[key] = nil, nil, nil
+    end
+    clear(hrx, key)
 end
 
 -- Release every held segment of a side unchanged (nothing can complete
@@ -650,7 +660,10 @@ local function on_pkt(m, sock, side)
     local seq, n = p.seq, p.payloadlen
     if th.syn ~= 0 then
         local s = seqadd(seq, 1 + n)
-        nxt[key], ahead[key], peeks[key], carry[key] = s, nil, nil, nil
+        nxt[key] = s
+        clear(ahead, key)
+        clear(peeks, key)
+        clear(carry, key)
         return
     end
     if th.rst ~= 0 then
@@ -706,8 +719,13 @@ local function on_end(m, sock)
     for side = 0, 1 do
         local key = sock * 2 + side
         release(m, sock, key)
-        nxt[key], ahead[key], lg[key], lgi[key] = nil, nil, nil, nil
-        peeks[key], carry[key], hrx[key] = nil, nil, nil
+        clear(nxt, key)
+        clear(ahead, key)
+        clear(lg, key)
+        clear(lgi, key)
+        clear(peeks, key)
+        clear(carry, key)
+        clear(hrx, key)
     end
 end
 
