@@ -103,13 +103,18 @@ step "bench/run --only instructions: callgrind's counts a packet"
 	fail "bench/run --only instructions failed: $(tail -5 "$TMP/instr.err")"
 grep "^instructions a packet" "$TMP/instr.out"
 n='[0-9]+\.[0-9]'
-grep -Eq "^instructions a packet \(callgrind, http, 1000 and 2000 connections, offline\): track $n, c-midstat $n, lua-midstat $n, lua-peek $n\$" \
-	"$TMP/instr.out" || fail "no instructions line for the four configurations"
+grep -Eq "^instructions a packet \(callgrind, http, 1000 and 2000 connections, offline\): track $n, c-midstat $n, lua-midstat $n, lua-peek $n; lua-rewrite $n \(pattern input\)\$" \
+	"$TMP/instr.out" || fail "no instructions line for the five configurations"
 "$PY" - "$TMP/instr.json" <<'PY' || fail "instructions JSON"
 import json, sys
 j = json.load(open(sys.argv[1]))
 p = j["instructions"]["per_packet"]
-assert set(p) == {"track", "c-midstat", "lua-midstat", "lua-peek"}, p
+assert set(p) == {"track", "c-midstat", "lua-midstat", "lua-peek",
+                  "lua-rewrite"}, p
+assert j["instructions"]["inputs"]["lua-rewrite"] == "pattern", j
+# rewrite.lua reads every segment's bytes and tracks each side's
+# sequence numbers in Lua, on top of the engine's tracking.
+assert p["lua-rewrite"] > p["track"], p
 assert all(100 < v < 100000 for v in p.values()), p
 # midstat is tracking plus callbacks: it cannot cost less than track.
 assert p["track"] < p["c-midstat"] and p["track"] < p["lua-midstat"], p
