@@ -245,6 +245,21 @@ for seed in 5 6; do
 			"$n: packets dropped"
 	done
 done
+# Up to 32 rules firewall.lua writes the tests out in a function of their
+# own; past that it loops over them: the same verdicts either way.
+step "firewall: more rules than it writes out (the loop)"
+{
+	for i in $(seq 1 40); do
+		echo "DROP 192.0.2.$i 10.2.0.0/16 dport:$((1000 + i))"
+	done
+	cat "$RULES"
+} >"$TMP/fw-many.rules"
+policy fwmany 1 "$TMP/fw5.pcap" "$TMP/fwmany.pcap" \
+	"$SCRIPTS/firewall.lua" "$TMP/fw-many.rules"
+"$PY" "$CHK" firewall "$TMP/fw-many.rules" "$TMP/fw5.pcap" \
+	"$TMP/fwmany.pcap" "$TMP/fwmany.out" || fail "fwmany"
+cmp -s "$TMP/fwmany.pcap" "$TMP/fw5-1.pcap" ||
+	fail "firewall: 40 rules that match nothing changed the output"
 step "firewall: repeated SYNs count once"
 "$PY" "$GEN" fwsyn "$TMP/fwsyn.pcap" || fail "scripts_gen.py fwsyn"
 policy fwsyn 1 "$TMP/fwsyn.pcap" "$TMP/fwsyn.out.pcap" \
