@@ -41,6 +41,10 @@ grep -q "^memory: [0-9]* open flows" "$TMP/bench.out" || fail "no memory line"
 grep -q "^moonbox benchmarks: .*, build: as found (--no-build)$" \
 	"$TMP/bench.out" || fail "the header does not say which build ran"
 grep -q "^flow index, 20000 keys" "$TMP/bench.out" || fail "no flow index line"
+# The targets, each with this run's value; memory's needs 1 M flows.
+v='(met|NOT met) \([0-9.]+\)'
+grep -Eq "^targets: lua-midstat/c-midstat >= 0.9: $v; track/io >= 0.5: $v; 1 M flows < 1 GiB: not measured \(20000 flows\); lua-midstat offline > 2.5 Mpps \(mOS's C midstat\): $v\$" \
+	"$TMP/bench.out" || fail "no targets line"
 
 "$PY" - "$TMP/bench.json" <<'PY' || fail "JSON shape"
 import json, sys
@@ -73,6 +77,19 @@ for r in ("track/io", "track/io (cycles)", "track/io (many)",
 m = j["memory"]
 assert m["flows"] == 20000, m
 assert m["bytes_per_flow"] > 0 and m["lookup_mpps_full_table"] > 0, m
+t = j["targets"]
+for name, key in (("lua-midstat/c-midstat >= 0.9", "lua-midstat/c-midstat"),
+                  ("track/io >= 0.5", "track/io")):
+    line = float(name.split()[-1])
+    assert t[name]["value"] == j["ratios"][key], (name, t)
+    assert t[name]["met"] == (j["ratios"][key] >= line), (name, t)
+    assert t[name]["rounds"] == 1, t
+    assert t[name]["rounds_met"] == int(t[name]["met"]), t
+assert t["1 M flows < 1 GiB"] == {"value": None, "met": None,
+                                  "flows": 20000}, t
+off = t["lua-midstat offline > 2.5 Mpps (mOS's C midstat)"]
+assert off["value"] == j["configs"]["lua-midstat"]["inputs"]["offline"], t
+assert off["met"] == (off["value"] > 2.5), t
 x = j["index"]
 assert x["keys"] == 20000, x
 for t in ("fidx", "rte_hash"):
