@@ -41,9 +41,10 @@ grep -q "^memory: [0-9]* open flows" "$TMP/bench.out" || fail "no memory line"
 grep -q "^moonbox benchmarks: .*, build: as found (--no-build)$" \
 	"$TMP/bench.out" || fail "the header does not say which build ran"
 grep -q "^flow index, 20000 keys" "$TMP/bench.out" || fail "no flow index line"
-# The targets, each with this run's value; memory's needs 1 M flows.
+# The targets, each with this run's value; memory's needs 1 M flows and
+# the offline rate's the 1.1 M packet file, which --quick does not make.
 v='(met|NOT met) \([0-9.]+\)'
-grep -Eq "^targets: lua-midstat/c-midstat >= 0.9: $v; track/io >= 0.5: $v; 1 M flows < 1 GiB: not measured \(20000 flows\); lua-midstat offline > 2.5 Mpps \(mOS's C midstat\): $v\$" \
+grep -Eq "^targets: lua-midstat/c-midstat >= 0.9: $v; track/io >= 0.5: $v; 1 M flows < 1 GiB: not measured \(20000 flows\); lua-midstat offline > 2.5 Mpps \(mOS's C midstat\): not measured \(20000 connections\)\$" \
 	"$TMP/bench.out" || fail "no targets line"
 
 "$PY" - "$TMP/bench.json" <<'PY' || fail "JSON shape"
@@ -87,9 +88,8 @@ for name, key in (("lua-midstat/c-midstat >= 0.9", "lua-midstat/c-midstat"),
     assert tg[name]["rounds_met"] == int(tg[name]["met"]), tg
 assert tg["1 M flows < 1 GiB"] == {"value": None, "met": None,
                                    "flows": 20000}, tg
-off = tg["lua-midstat offline > 2.5 Mpps (mOS's C midstat)"]
-assert off["value"] == j["configs"]["lua-midstat"]["inputs"]["offline"], tg
-assert off["met"] == (off["value"] > 2.5), tg
+assert tg["lua-midstat offline > 2.5 Mpps (mOS's C midstat)"] == {
+    "value": None, "met": None, "connections": 20000}, tg
 x = j["index"]
 assert x["keys"] == 20000, x
 for t in ("fidx", "rte_hash"):
