@@ -97,6 +97,36 @@ for t in ("fidx", "rte_hash"):
         assert x[t][op] > 0, (t, op)
 PY
 
+# The full run's side of the targets, which --quick does not reach: 1 M
+# flows, the offline file, several rounds, misses included.
+"$PY" - "$MB_SRC/bench/run" <<'PY' || fail "targets of a full run"
+import sys
+from importlib.machinery import SourceFileLoader
+br = SourceFileLoader("bench_run", sys.argv[1]).load_module()
+ratios = {"lua-midstat/c-midstat": 0.95, "track/io": 0.48}
+rounds = {"lua-midstat/c-midstat": [0.89, 0.95, 1.2],
+          "track/io": [0.47, 0.48, 0.5]}     # a round at the line meets it
+configs = {"lua-midstat": {"inputs": {"offline": 2.4}}}
+mem = {"flows": 1000000, "rss_bytes": 600 * 2 ** 20}
+tg = br.targets(ratios, rounds, configs, mem, False)
+assert tg["lua-midstat/c-midstat >= 0.9"] == {
+    "value": 0.95, "met": True, "rounds": 3, "rounds_met": 2}, tg
+assert tg["track/io >= 0.5"] == {
+    "value": 0.48, "met": False, "rounds": 3, "rounds_met": 1}, tg
+assert tg["1 M flows < 1 GiB"] == {"value": 600.0, "met": True}, tg
+assert tg["lua-midstat offline > 2.5 Mpps (mOS's C midstat)"] == {
+    "value": 2.4, "met": False}, tg
+line = br.targets_line(tg)
+assert line == ("targets: lua-midstat/c-midstat >= 0.9: met (0.95, 2 of 3 "
+                "rounds); track/io >= 0.5: NOT met (0.48, 1 of 3 rounds); "
+                "1 M flows < 1 GiB: met (600.0 MiB); lua-midstat offline > "
+                "2.5 Mpps (mOS's C midstat): NOT met (2.4)"), line
+# Over the line: 1 GiB is not under it.
+mem["rss_bytes"] = 2 ** 30
+assert br.targets(ratios, rounds, configs, mem, False)[
+    "1 M flows < 1 GiB"]["met"] is False
+PY
+
 # valgrind cannot run a sanitizer build (tests/run --asan): there bench/run
 # must say so at once, before any run, and fail.
 if sanitizer_build; then
