@@ -60,10 +60,14 @@ mosffi_invoke_slot(mctx_t mctx)
 int
 mosffi_run(mctx_t mctx)
 {
-	struct core *c = core_from_mctx(mctx);
+	/* Once a Lua callback: only the core's own thread may run its loop,
+	 * so the thread's core is the one to compare (one TLS read), where
+	 * core_from_mctx then api_own read it twice and search the cores
+	 * when it differs. */
+	struct core *c = CORE_SELF();
 	int r;
 
-	if (c == NULL || !api_own(c))
+	if (c == NULL || &c->mctx != mctx)
 		return 0;
 	c->lua_busy = 0;
 	c->heartbeat++;

@@ -428,6 +428,10 @@ pipe_run(struct core *c)
 	uint32_t fidx;
 	int idle;
 
+	/* Back from a Lua callback, the usual way in: to the dispatcher by a
+	 * branch the CPU predicts, not by the stage switch's indirect jump. */
+	if (p->stage == ST_DISPATCH)
+		goto dispatch;
 	for (;;) {
 		switch (p->stage) {
 		case ST_POLL:
@@ -651,6 +655,7 @@ verdict:
 		case ST_DONE:
 			return PIPE_DONE;
 		case ST_DISPATCH:
+dispatch:
 			if (disp_run(c))
 				return PIPE_INVOKE;
 			p->stage = p->after;

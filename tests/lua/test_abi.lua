@@ -109,6 +109,17 @@ for _, gen in ipairs({ -1, C.MOSFFI_GENERATIONS }) do
     check(C.mosffi_retire(mctx, gen) == -1 and ffi.errno() == EINVAL,
           "mosffi_retire, generation %d: errno %d", gen, ffi.errno())
 end
+-- 6. The run loop's step runs nothing for a context that is not this
+-- core's own (compared by address: a bad pointer is never read). With a
+-- callback waiting for the capture's first connection, a step that ran
+-- the pipeline would return 1 there.
+local w = mos.socket(mctx, mos.AF_INET, mos.MOS_SOCK_MONITOR_STREAM, 0)
+check(mos.register_callback(mctx, w, mos.MOS_ON_CONN_START, mos.MOS_HK_SND,
+                            function() end) == 0, "register failed")
+check(C.mosffi_run(nil) == 0, "mosffi_run(NULL) ran")
+check(C.mosffi_run(ffi.cast("mctx_t", ffi.cast("char *", mctx) + 8)) == 0,
+      "mosffi_run ran a context that is not the core's")
+check(mos.close(mctx, w) == 0, "close failed")
 
 if #failures > 0 then
     error("ABI check failed:\n  " .. table.concat(failures, "\n  "), 0)
