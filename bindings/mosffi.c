@@ -60,10 +60,9 @@ mosffi_invoke_slot(mctx_t mctx)
 int
 mosffi_run(mctx_t mctx)
 {
-	/* Once a Lua callback: only the core's own thread may run its loop,
-	 * so the thread's core is the one to compare (one TLS read), where
-	 * core_from_mctx then api_own read it twice and search the cores
-	 * when it differs. */
+	/* Called for every Lua callback. Only the core's own thread may run
+	 * its loop, so comparing the thread's core with mctx (one TLS read)
+	 * is the whole check: no search of the cores. */
 	struct core *c = CORE_SELF();
 	int r;
 
