@@ -60,13 +60,12 @@ mosffi_invoke_slot(mctx_t mctx)
 int
 mosffi_run(mctx_t mctx)
 {
-	/* Called for every Lua callback. Only the core's own thread may run
-	 * its loop, so comparing the thread's core with mctx (one TLS read)
-	 * is the whole check: no search of the cores. */
-	struct core *c = CORE_SELF();
+	/* Called for every Lua callback: only the core's own thread may run
+	 * its loop. */
+	struct core *c = api_self(mctx);
 	int r;
 
-	if (c == NULL || &c->mctx != mctx)
+	if (c == NULL)
 		return 0;
 	c->lua_busy = 0;
 	c->heartbeat++;
@@ -88,9 +87,9 @@ mosffi_stop_loop(mctx_t mctx, int on)
 void
 mosffi_busy(mctx_t mctx, int busy)
 {
-	struct core *c = core_from_mctx(mctx);
+	struct core *c = api_self(mctx);
 
-	if (c == NULL || !api_own(c))
+	if (c == NULL)
 		return;
 	c->heartbeat++;
 	c->lua_busy = busy != 0;

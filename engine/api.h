@@ -30,6 +30,17 @@ api_own(const struct core *c)
 	return CORE_SELF() == c;
 }
 
+/* The core of mctx when the caller runs on that core's thread, else NULL
+ * (errno untouched): the thread's core compared with mctx, one TLS read
+ * and no search of the cores. What core_from_mctx then api_own answer. */
+static inline struct core *
+api_self(mctx_t mctx)
+{
+	struct core *c = CORE_SELF();
+
+	return c != NULL && &c->mctx == mctx ? c : NULL;
+}
+
 /* Calls from other threads (a program's main thread registering while the
  * core runs) wait for the end of the core's current burst. */
 static inline void
