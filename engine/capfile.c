@@ -1,8 +1,9 @@
 /*
- * capfile.c - the offline input read straight from a mapped capture file
- * (see capfile.h). net_pcap's reception through libpcap cost 330 to 460
- * cycles a frame (two fread calls and three copies of the frame each),
- * more than the engine's work on the same frame in an offline midstat run.
+ * capfile.c - the offline input read straight from a capture file, through
+ * a window (see capfile.h, capwin.h). net_pcap's reception through libpcap
+ * cost 330 to 460 cycles a frame (two fread calls and three copies of the
+ * frame each), more than the engine's work on the same frame in an
+ * offline midstat run.
  *
  * What the frames look like is net_pcap's (DPDK 22.11, eth_pcap_rx): the
  * captured bytes, data_len and pkt_len the captured length, the receive
@@ -16,11 +17,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "capfile.h"
+#include "capwin.h"
 #include "pcapng.h"
 
 #define PCAP_HDR_LEN	24
@@ -28,16 +29,9 @@
 #define PCAP_MAX_SNAP	262144u	/* libpcap's limit for Ethernet */
 #define LINKTYPE_ETHERNET	1
 
-/* Pages of the file handed over leave the mapping every 4 MiB: mapped,
- * they count in the process's resident memory (the 1 M flow memory
- * benchmark read 400 MiB more with them). */
-#define CAPFILE_RELEASE	(4u << 20)
-
 struct capfile {
-	const uint8_t *map;
-	size_t len;
+	struct capwin w;
 	size_t off;		/* next record */
-	size_t released;	/* the mapping before this is gone */
 	uint32_t snaplen;
 	uint8_t swap;		/* the file's byte order is not ours */
 	uint8_t nsec;		/* time stamps in nanoseconds */
@@ -64,10 +58,10 @@ capfile_open(const char *path)
 	struct stat sb;
 	uint32_t magic, linktype;
 	uint16_t major;
-	void *map;
+	const uint8_t *h;
 	int fd;
 
-	/* Not blocking: a named pipe (read by net_pcap, not mapped) would
+	/* Not blocking: a named pipe (read by net_pcap, not here) would
 	 * wait here for a new writer once its writer has gone. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -77,23 +71,21 @@ capfile_open(const char *path)
 		close(fd);
 		return NULL;
 	}
-	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		return NULL;
 	cf = calloc(1, sizeof(*cf));
-	if (cf == NULL) {
-		munmap(map, (size_t)sb.st_size);
+	if (cf == NULL || capwin_open(&cf->w, fd, (size_t)sb.st_size,
+				      CAPWIN_SIZE) != 0) {
+		free(cf);
+		close(fd);
 		return NULL;
 	}
-	cf->map = map;
-	cf->len = (size_t)sb.st_size;
-	memcpy(&magic, cf->map, sizeof(magic));
+	h = capwin_at(&cf->w, 0, PCAP_HDR_LEN);
+	if (h == NULL)
+		goto other;
+	memcpy(&magic, h, sizeof(magic));
 	if (magic == PCAPNG_SHB) {
-		if (pcapng_open(&cf->png, cf->map, cf->len) != 0)
+		if (pcapng_open(&cf->png, &cf->w) != 0)
 			goto other;
 		cf->ng = 1;
-		madvise(map, cf->len, MADV_SEQUENTIAL);
 		return cf;
 	}
 	switch (magic) {
@@ -112,18 +104,16 @@ capfile_open(const char *path)
 	default:
 		goto other;	/* a variant libpcap knows */
 	}
-	memcpy(&major, cf->map + 4, sizeof(major));
+	memcpy(&major, h + 4, sizeof(major));
 	if (cf->swap)
 		major = __builtin_bswap16(major);
-	linktype = rd32(cf, cf->map + 20);
+	linktype = rd32(cf, h + 20);
 	if (major != 2 || (linktype & 0xffff) != LINKTYPE_ETHERNET)
 		goto other;
-	cf->snaplen = rd32(cf, cf->map + 16);
+	cf->snaplen = rd32(cf, h + 16);
 	if (cf->snaplen == 0 || cf->snaplen > PCAP_MAX_SNAP)
 		cf->snaplen = PCAP_MAX_SNAP;
 	cf->off = PCAP_HDR_LEN;
-	/* Read once, front to back: let the kernel read ahead. */
-	madvise(map, cf->len, MADV_SEQUENTIAL);
 	return cf;
 other:
 	capfile_close(cf);
@@ -171,15 +161,17 @@ fill(struct rte_mempool *mp, struct rte_mbuf *m, const uint8_t *d,
 static inline int
 classic_next(struct capfile *cf, struct pcapng_rec *rc)
 {
-	const uint8_t *r = cf->map + cf->off;
+	const uint8_t *r = capwin_at(&cf->w, cf->off, PCAP_REC_LEN);
 	uint32_t caplen;
 
-	if (cf->len - cf->off < PCAP_REC_LEN)
+	if (r == NULL)
 		return 0;
 	caplen = rd32(cf, r + 8);
-	if (caplen > PCAP_MAX_SNAP ||
-	    cf->len - cf->off - PCAP_REC_LEN < caplen)
+	if (caplen > PCAP_MAX_SNAP)
 		return 0;
+	r = capwin_at(&cf->w, cf->off, PCAP_REC_LEN + caplen);
+	if (r == NULL)
+		return 0;	/* cut by the end of the file */
 	rc->data = r + PCAP_REC_LEN;
 	rc->caplen = caplen < cf->snaplen ? caplen : cf->snaplen;
 	rc->next = cf->off + PCAP_REC_LEN + caplen;
@@ -258,7 +250,6 @@ capfile_rx(struct capfile *cf, struct rte_mempool *mp,
 	   const struct capmeta_fields *fl, struct rte_mbuf **out, uint16_t n)
 {
 	uint16_t got;
-	size_t off;
 
 	if (cf->eof)
 		return 0;
@@ -276,14 +267,6 @@ capfile_rx(struct capfile *cf, struct rte_mempool *mp,
 	/* The buffers not filled go back. */
 	if (got < n)
 		rte_pktmbuf_free_bulk(out + got, n - got);
-	off = cf->ng ? cf->png.off : cf->off;
-	if (off - cf->released >= CAPFILE_RELEASE) {
-		size_t upto = off & ~(size_t)(getpagesize() - 1);
-
-		madvise((uint8_t *)(uintptr_t)cf->map + cf->released,
-			upto - cf->released, MADV_DONTNEED);
-		cf->released = upto;
-	}
 	return got;
 }
 
@@ -305,7 +288,7 @@ capfile_progress(const struct capfile *cf)
 	const size_t *off = cf->ng ? &cf->png.off : &cf->off;
 
 	return (double)__atomic_load_n(off, __ATOMIC_RELAXED) /
-	       (double)cf->len;
+	       (double)cf->w.size;
 }
 
 uint64_t
@@ -320,6 +303,6 @@ capfile_close(struct capfile *cf)
 	if (cf == NULL)
 		return;
 	pcapng_close(&cf->png);
-	munmap((void *)(uintptr_t)cf->map, cf->len);
+	capwin_close(&cf->w);
 	free(cf);
 }

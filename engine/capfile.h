@@ -1,10 +1,11 @@
 /*
  * capfile.h - the offline input (-r FILE) read straight from the file.
  *
- * A pcap or pcapng file of Ethernet frames is mapped into memory and cut
- * into packet buffers here, as net_pcap would hand them over (data,
- * lengths, the receive time stamp field, a chain for a frame longer than
- * one buffer), without libpcap's two buffered reads and copies per frame.
+ * A pcap or pcapng file of Ethernet frames is read a window at a time
+ * (capwin.h) and cut into packet buffers here, as net_pcap would hand
+ * them over (data, lengths, the receive time stamp field, a chain for a
+ * frame longer than one buffer), without libpcap's two buffered reads and
+ * copies per frame.
  * The -r port stays a net_pcap port; only its reception comes from here
  * (and -w is written by capwrite.c). Other files (other link types,
  * pipes) are left to libpcap.
@@ -21,7 +22,7 @@
 
 struct capfile;
 
-/* The file mapped, or NULL if it is not a pcap or pcapng file of
+/* The file opened, or NULL if it is not a pcap or pcapng file of
  * Ethernet frames in a regular file (then libpcap reads it, or says what
  * is wrong with it). */
 struct capfile *

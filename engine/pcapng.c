@@ -1,6 +1,6 @@
 /*
- * pcapng.c - the packets of a pcapng file in memory, as libpcap reads
- * them (see pcapng.h). Every check libpcap 1.10 makes is made here, so
+ * pcapng.c - the packets of a pcapng file, as libpcap reads them (see
+ * pcapng.h). Every check libpcap 1.10 makes is made here, so
  * that a damaged or hostile file ends the input where libpcap's reader
  * would fail (plus one: no packet over 256 KiB); every length is checked
  * against the block and the block against the file before anything is
@@ -72,19 +72,21 @@ static int
 next_block(struct pcapng *ng, uint32_t *type, const uint8_t **body,
 	   uint32_t *blen)
 {
-	const uint8_t *b = ng->map + ng->off;
-	size_t left = ng->len - ng->off;
+	const uint8_t *b = capwin_at(ng->w, ng->off, 8);
 	uint32_t tl;
 
-	if (left < 8)
+	if (b == NULL)
 		return 0;	/* the end, or a header cut short */
 	*type = rd32(ng, b);
 	tl = rd32(ng, b + 4);
-	if (tl < 12 || tl % 4 != 0 || tl > BLOCK_MAX || tl > left ||
-	    rd32(ng, b + tl - 4) != tl)
+	if (tl < 12 || tl % 4 != 0 || tl > BLOCK_MAX)
 		return 0;
+	b = capwin_at(ng->w, ng->off, tl);
+	if (b == NULL || rd32(ng, b + tl - 4) != tl)
+		return 0;	/* past the end of the file, or damaged */
 	*body = b + 8;
 	*blen = tl - 12;
+	ng->blk = ng->off;
 	ng->off += tl;
 	return 1;
 }
@@ -185,32 +187,32 @@ add_interface(struct pcapng *ng, const uint8_t *body, uint32_t blen)
 }
 
 int
-pcapng_open(struct pcapng *ng, const uint8_t *map, size_t len)
+pcapng_open(struct pcapng *ng, struct capwin *w)
 {
 	uint32_t magic, tl, type, blen;
-	const uint8_t *body;
+	const uint8_t *body, *shb;
 	uint16_t major, minor;
 
 	memset(ng, 0, sizeof(*ng));
-	ng->map = map;
-	ng->len = len;
-	if (len < 12)
+	ng->w = w;
+	shb = capwin_at(w, 0, 16);
+	if (shb == NULL)
 		return -1;
-	memcpy(&magic, map, sizeof(magic));
+	memcpy(&magic, shb, sizeof(magic));
 	if (magic != PCAPNG_SHB)
 		return -1;
-	memcpy(&magic, map + 8, sizeof(magic));
+	memcpy(&magic, shb + 8, sizeof(magic));
 	if (magic == __builtin_bswap32(PCAPNG_BOM))
 		ng->swap = 1;
 	else if (magic != PCAPNG_BOM)
 		return -1;
 	/* libpcap reads the first SHB whole without the checks of later
 	 * blocks (length a multiple of 4, trailer). */
-	tl = rd32(ng, map + 4);
-	if (tl < 28 || tl > SHB_MAX || tl > len)
+	tl = rd32(ng, shb + 4);
+	if (tl < 28 || tl > SHB_MAX || tl > w->size)
 		return -1;
-	major = rd16(ng, map + 12);
-	minor = rd16(ng, map + 14);
+	major = rd16(ng, shb + 12);
+	minor = rd16(ng, shb + 14);
 	if (major != 1 || (minor != 0 && minor != 2))
 		return -1;
 	ng->off = tl;
@@ -357,7 +359,7 @@ found:
 	r->ns = stamp_ns(&ng->ifs[ifid], t);
 	r->next = ng->off;
 	/* The caller takes the packet, then moves on past its block. */
-	ng->off = (size_t)(body - 8 - ng->map);
+	ng->off = ng->blk;
 	return 1;
 dead:
 	ng->dead = 1;

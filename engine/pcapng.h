@@ -1,5 +1,5 @@
 /*
- * pcapng.h - the packets of a pcapng file held in memory, as libpcap
+ * pcapng.h - the packets of a pcapng file read through a window, as libpcap
  * (1.10, sf-pcapng.c) hands them over: the same records, the same
  * captured lengths, the same time stamps, and the end of the input where
  * libpcap would report an error.
@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capwin.h"
+
 #define PCAPNG_SHB	0x0A0D0D0Au	/* the first four bytes of the file */
 #define PCAPNG_IDB	1u		/* an interface description block */
 #define PCAPNG_BOM	0x1A2B3C4Du	/* a section header's byte order */
@@ -27,9 +29,9 @@ struct pcapng_if {
 };
 
 struct pcapng {
-	const uint8_t *map;
-	size_t len;
+	struct capwin *w;	/* the file */
 	size_t off;		/* the next block */
+	size_t blk;		/* the block next_block read last */
 	uint32_t snap;		/* the first interface's snapshot length */
 	uint32_t nif;		/* interfaces of the current section */
 	uint32_t ifcap;
@@ -47,15 +49,16 @@ struct pcapng_rec {
 	size_t next;		/* where the block after this packet's starts */
 };
 
-/* 0 if the len bytes at map are a pcapng file libpcap opens, of Ethernet
- * frames; -1 otherwise (nothing to close). */
+/* 0 if the file in w is a pcapng file libpcap opens, of Ethernet frames;
+ * -1 otherwise (nothing to close). w is the caller's, and stays so. */
 int
-pcapng_open(struct pcapng *ng, const uint8_t *map, size_t len);
+pcapng_open(struct pcapng *ng, struct capwin *w);
 
 /* 1 and the next packet, whose block ends at r->next (set ng->off to it
  * once the packet is taken; blocks before it that are not packets were
  * consumed already); 0 at the end of the file or where libpcap would fail
- * (then ever after). */
+ * (then ever after). r->data holds until the window moves: the next call
+ * of pcapng_next, pcapng_nsec or capwin_at on w. */
 int
 pcapng_next(struct pcapng *ng, struct pcapng_rec *r);
 

@@ -153,7 +153,7 @@ check_output(const char *prog, const char *path)
 }
 
 /* Whether -w names the -r input (or a link to it): writing it would
- * truncate the file being read (mapped: a SIGBUS). Said if so. */
+ * truncate the file being read. Said if so. */
 static int
 same_file(const char *prog, const char *in, const char *out)
 {
@@ -725,8 +725,8 @@ rt_start(int nb_cores)
 	i = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
 	g_rt.capf.ts_flag = i >= 0 ? 1ULL << i : 0;
 	g_rt.capf.meta_off = -1;
-	/* -r's port (added first) takes its frames from the mapped file,
-	 * when libpcap is not needed to read it. */
+	/* -r's port (added first) takes its frames from capfile.c's
+	 * reader, when libpcap is not needed to read the file. */
 	if (g_rt.opts.read_file != NULL) {
 		/* ("-" is the standard input, not a file of that name.) */
 		g_rt.ports[0].cap = strcmp(g_rt.opts.read_file, "-") != 0 ?
@@ -734,7 +734,7 @@ rt_start(int nb_cores)
 		if (g_rt.opts.verbose)
 			fprintf(stderr, "moonbox: %s: read %s\n",
 				g_rt.opts.read_file, g_rt.ports[0].cap != NULL ?
-				"from its mapping" : "by libpcap");
+				"by moonbox" : "by libpcap");
 		if (g_rt.ports[0].cap != NULL && g_rt.capf.ts_off < 0 &&
 		    rte_mbuf_dyn_rx_timestamp_register(&g_rt.capf.ts_off,
 						       &g_rt.capf.ts_flag) != 0)

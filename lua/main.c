@@ -88,7 +88,7 @@ now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Share of the capture read: the mapped file's reader knows it; for a
+/* Share of the capture read: moonbox's own file reader knows it; for a
  * classic pcap file read by libpcap, records are a 16-byte header plus the
  * captured bytes, after a 24-byte file header. */
 static double

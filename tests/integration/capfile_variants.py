@@ -42,6 +42,9 @@ library), each holding le_us.pcap's frames and times:
   ng_trailer.pcapng  ng_le.pcapng, packet 150's block with a trailer
                that does not repeat its length (the input ends there)
   ng_huge.pcapng huge.pcap's two frames
+  win.pcap     le_us.pcap's records again and again, each round 10 s after
+               the end of the one before, to over 3 MiB (moonbox's reader holds 1 MiB
+               of the file at a time: records are cut by its end)
 """
 import os
 import struct
@@ -220,6 +223,13 @@ def main():
           [(1000, 0, bytes(frag), len(frag)),
            (1000, 10, frames[1], len(frames[1]))])
     pcapng_variants(out, le, huge, frames[1])
+    rounds, size, k = [], 0, 0
+    while size < 3 << 20:
+        shift = (le[-1][0] - le[0][0] + 10) * k
+        rounds += [(s + shift, u, b, w) for s, u, b, w in le]
+        k += 1
+        size += sum(16 + len(b) for _, _, b, _ in le)
+    write(os.path.join(out, "win.pcap"), "<", False, 65535, rounds)
     for name, caplen in (("bogus", 300000), ("bogus2", 70000)):
         with open(os.path.join(out, name + ".pcap"), "wb") as f:
             f.write(d[:off + 8] + struct.pack("<I", caplen) + d[off + 12:])

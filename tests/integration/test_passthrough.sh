@@ -149,7 +149,7 @@ assert_eq "$rc" 0 "named pipe, writer gone: exit status ($(cat rp8.err))"
 out_is_in few.pcap outp8.pcap "named pipe, writer gone"
 assert_eq "$(pcap_count outp8.pcap)" 5 "named pipe, writer gone: frames out"
 wait $! || fail "named pipe, writer gone: the writer failed"
-# "-" is the standard input, also beside a file named "-" (which -r mapped).
+# "-" is the standard input, also beside a file named "-" (which -r reads itself).
 mkdir -p dash && cp few.pcap dash/-
 rc=$(cd dash && run_status ../rp9 run_moonbox -r - -w ../outp9.pcap \
 	../empty.lua <../flows.pcap)
@@ -242,7 +242,9 @@ for i, c in enumerate(s["cores"]):
 ' s6.json || fail "--cycles counters of s6.json"
 
 step "-r reads the file itself: what libpcap reads, in every layout"
-# moonbox reads a classic pcap file from its mapping (engine/capfile.c); a
+# moonbox reads a pcap file itself (engine/capfile.c, a window of 1 MiB
+# at a time: win.pcap and ng_win.pcapng hold several, so the window moves
+# with records cut in two by its end); a
 # --port net_pcap0,rx_pcap=FILE reads it through libpcap. Both must give
 # the engine the same frames at the same times: the same output, the same
 # events (with idle timeouts, which come from the time stamps) and the
@@ -256,12 +258,13 @@ step "-r reads the file itself: what libpcap reads, in every layout"
 # skip, a last block cut short).
 "$PY" "$(dirname "$0")/capfile_variants.py" flows.pcap 9000 "$TMP"
 editcap -F pcapng le_us.pcap ng.pcapng
+editcap -F pcapng win.pcap ng_win.pcapng
 for v in le_us be_ns trunc oversnap cut bogus bogus2 ng ng_le ng_be ng_res7 \
-	ng_spb ng_cut; do
+	ng_spb ng_cut win ng_win; do
 	f=$v.pcap
 	[ -f $v.pcapng ] && f=$v.pcapng
-	for how in map pcap; do
-		if [ $how = map ]; then
+	for how in own pcap; do
+		if [ $how = own ]; then
 			src=(-r $f -w $v-$how.pcap)
 		else
 			src=(--port "net_pcap0,rx_pcap=$f,tx_pcap=$v-$how.pcap")
@@ -271,13 +274,13 @@ for v in le_us be_ns trunc oversnap cut bogus bogus2 ng ng_le ng_be ng_res7 \
 			--plugin-arg out="$TMP/$v-$how.trace" --plugin-arg ts)
 		assert_eq "$rc" 0 "$v $how: exit status (stderr: $(cat r7$v$how.err))"
 	done
-	grep -qF "$f: read from its mapping" r7${v}map.err ||
-		fail "$v: -r did not map it: $(grep read r7${v}map.err)"
-	"$PCAPCMP" $v-pcap.pcap $v-map.pcap || fail "$v: outputs differ"
-	same_times $f $v-map.pcap || fail "$v: -w changed the time stamps"
-	cmp -s $v-pcap.trace.0 $v-map.trace.0 || fail "$v: events differ"
-	grep -q TIMEOUT $v-map.trace.0 || fail "$v: no idle timeout"
-	"$PY" - $v-pcap.json $v-map.json <<'PY' || fail "$v: counters differ"
+	grep -qF "$f: read by moonbox" r7${v}own.err ||
+		fail "$v: -r did not read it itself: $(grep read r7${v}own.err)"
+	"$PCAPCMP" $v-pcap.pcap $v-own.pcap || fail "$v: outputs differ"
+	same_times $f $v-own.pcap || fail "$v: -w changed the time stamps"
+	cmp -s $v-pcap.trace.0 $v-own.trace.0 || fail "$v: events differ"
+	grep -q TIMEOUT $v-own.trace.0 || fail "$v: no idle timeout"
+	"$PY" - $v-pcap.json $v-own.json <<'PY' || fail "$v: counters differ"
 import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:])
 d = [k for k in a if k not in ("run_seconds", "tsc_hz", "cores")
@@ -291,14 +294,18 @@ same_times le_us.pcap le_us-pcap.pcap &&
 	fail "le_us: net_pcap's dumper kept the time stamps"
 # All of le_us.pcap's frames came out, up to a cut or hostile record, and
 # (by tshark) the jumbo one whole.
-assert_eq "$(pcap_count le_us-map.pcap)" "$((nflows + 1))" "le_us: frames out"
-assert_eq "$(pcap_count cut-map.pcap)" "$nflows" "cut: frames out"
-assert_eq "$(pcap_count bogus-map.pcap)" 100 "bogus: frames out"
-assert_eq "$(pcap_count ng_le-map.pcap)" "$((nflows + 1))" "ng_le: frames out"
-assert_eq "$(pcap_count ng_cut-map.pcap)" "$nflows" "ng_cut: frames out"
+assert_eq "$(pcap_count le_us-own.pcap)" "$((nflows + 1))" "le_us: frames out"
+assert_eq "$(pcap_count cut-own.pcap)" "$nflows" "cut: frames out"
+assert_eq "$(pcap_count bogus-own.pcap)" 100 "bogus: frames out"
+assert_eq "$(pcap_count ng_le-own.pcap)" "$((nflows + 1))" "ng_le: frames out"
+assert_eq "$(pcap_count ng_cut-own.pcap)" "$nflows" "ng_cut: frames out"
+for v in win ng_win; do
+	assert_eq "$(pcap_count $v-own.pcap)" "$(pcap_count win.pcap)" \
+		"$v: frames out"
+done
 # These pcapng files hold le_us.pcap's frames.
 for v in ng ng_le ng_be ng_res7; do
-	"$PCAPCMP" le_us-map.pcap $v-map.pcap || fail "$v: frames differ"
+	"$PCAPCMP" le_us-own.pcap $v-own.pcap || fail "$v: frames differ"
 done
 # -w keeps what tshark reads in each input record: its time stamp (to the
 # nanosecond from a file in units finer than the microsecond, which makes
@@ -306,7 +313,7 @@ done
 # frame short (trunc: a snapshot length of 60; ng_spb: simple packet
 # blocks cut to 200 bytes).
 editcap -F pcapng be_ns.pcap ngns.pcapng
-rc=$(run_status r7ngns run_moonbox -r ngns.pcapng -w ngns-map.pcap empty.lua)
+rc=$(run_status r7ngns run_moonbox -r ngns.pcapng -w ngns-own.pcap empty.lua)
 assert_eq "$rc" 0 "ngns: exit status (stderr: $(cat r7ngns.err))"
 # records FILE DIGITS: each Ethernet frame's time (to DIGITS decimals),
 # length and captured length, as tshark reads them. (tshark also lists
@@ -324,7 +331,7 @@ for v in le_us:6 be_ns:9 trunc:6 ng:6 ng_le:9 ng_be:9 ng_res7:9 ng_spb:6 \
 	f=${v%:*}.pcap
 	[ -f ${v%:*}.pcapng ] && f=${v%:*}.pcapng
 	records $f ${v#*:} >want.txt
-	records ${v%:*}-map.pcap ${v#*:} >got.txt
+	records ${v%:*}-own.pcap ${v#*:} >got.txt
 	[ "$(wc -l <want.txt)" -ge 200 ] || fail "$v: tshark read too little"
 	cmp -s want.txt got.txt || fail "$v: -w's records differ:" \
 		"$(diff want.txt got.txt | head -3)"
@@ -332,37 +339,37 @@ done
 records trunc.pcap 6 | awk '$2 > $3 { n++ } END { exit n < 100 }' ||
 	fail "trunc: too few cut records to check"
 for v in be_ns ngns ng_le ng_be ng_res7; do
-	assert_eq "$(od -An -tx1 -N4 $v-map.pcap | tr -d ' ')" 4d3cb2a1 \
+	assert_eq "$(od -An -tx1 -N4 $v-own.pcap | tr -d ' ')" 4d3cb2a1 \
 		"$v: -w's output in nanoseconds"
 done
-assert_eq "$(od -An -tx1 -N4 le_us-map.pcap | tr -d ' ')" d4c3b2a1 \
+assert_eq "$(od -An -tx1 -N4 le_us-own.pcap | tr -d ' ')" d4c3b2a1 \
 	"le_us: -w's output in microseconds"
 # Where libpcap fails mid-file, -r's input ends. (net_pcap's reader would
 # go on with the next block after a packet that was not the first of its
 # burst: libpcap reads a bad block whole before failing on it.)
-rc=$(run_status r7bad run_moonbox -r ng_bad.pcapng -w ng_bad-map.pcap \
+rc=$(run_status r7bad run_moonbox -r ng_bad.pcapng -w ng_bad-own.pcap \
 	--stats ng_bad.json empty.lua)
 assert_eq "$rc" 0 "ng_bad: exit status (stderr: $(cat r7bad.err))"
-assert_eq "$(pcap_count ng_bad-map.pcap)" 100 "ng_bad: frames out"
+assert_eq "$(pcap_count ng_bad-own.pcap)" 100 "ng_bad: frames out"
 check_conservation ng_bad.json
-tshark -r le_us-map.pcap -T fields -e frame.len 2>/dev/null | tail -1 |
+tshark -r le_us-own.pcap -T fields -e frame.len 2>/dev/null | tail -1 |
 	grep -qx 9000 || fail "le_us: the jumbo frame did not come out whole"
 
 step "a frame over 64 KiB: -r forwards it; net_pcap's reader breaks it, dropped"
 # net_pcap's own reader keeps 16 bits of such a record's length in the
 # buffers it fills; transmitting them read beyond the chain (a crash, before
 # the engine checked chains). -r's reader hands it over whole.
-rc=$(run_status r8 run_moonbox -r huge.pcap -w huge-map.pcap --stats h1.json \
+rc=$(run_status r8 run_moonbox -r huge.pcap -w huge-own.pcap --stats h1.json \
 	empty.lua)
 assert_eq "$rc" 0 "huge -r: exit status (stderr: $(cat r8.err))"
 assert_eq "$(json_get h1.json tx_packets)" 2 "huge -r: tx_packets"
 assert_eq "$(json_get h1.json unanalysed)" 1 "huge -r: unanalysed"
 check_conservation h1.json
 # -w writes it whole (net_pcap's dumper cut frames to 16 128 bytes).
-out_is_in huge.pcap huge-map.pcap "huge -r"
-assert_eq "$(tshark -r huge-map.pcap -T fields -e frame.cap_len 2>/dev/null |
+out_is_in huge.pcap huge-own.pcap "huge -r"
+assert_eq "$(tshark -r huge-own.pcap -T fields -e frame.cap_len 2>/dev/null |
 	head -1)" 70000 "huge -r: the frame's length out (tshark)"
-rc=$(run_status r8ng run_moonbox -r ng_huge.pcapng -w ng_huge-map.pcap \
+rc=$(run_status r8ng run_moonbox -r ng_huge.pcapng -w ng_huge-own.pcap \
 	--stats h1ng.json empty.lua)
 assert_eq "$rc" 0 "ng_huge -r: exit status (stderr: $(cat r8ng.err))"
 assert_eq "$(json_get h1ng.json tx_packets)" 2 "ng_huge -r: tx_packets"
@@ -475,7 +482,7 @@ assert_eq "$rc" 1 "-w into a missing directory: exit status"
 grep -qF "$TMP/no/such/dir.pcap" e7.err ||
 	fail "-w into a missing directory: message does not name the file"
 # -w naming the -r input (here through a link) is refused: writing it
-# truncated the file being read (mapped: a SIGBUS).
+# truncated the file being read.
 cp flows.pcap self.pcap
 ln -s self.pcap self-link.pcap
 rc=$(run_status e9 run_moonbox -r self.pcap -w self-link.pcap empty.lua)
