@@ -43,8 +43,9 @@ library), each holding le_us.pcap's frames and times:
                that does not repeat its length (the input ends there)
   ng_huge.pcapng huge.pcap's two frames
   win.pcap     le_us.pcap's records again and again, each round 10 s after
-               the end of the one before, to over 3 MiB (moonbox's reader holds 1 MiB
-               of the file at a time: records are cut by its end)
+               the end of the one before, to over 3 MiB (moonbox's reader
+               holds 256 KiB of the file at a time: records are cut by its
+               end)
 """
 import os
 import struct

@@ -242,7 +242,7 @@ for i, c in enumerate(s["cores"]):
 ' s6.json || fail "--cycles counters of s6.json"
 
 step "-r reads the file itself: what libpcap reads, in every layout"
-# moonbox reads a pcap file itself (engine/capfile.c, a window of 1 MiB
+# moonbox reads a pcap file itself (engine/capfile.c, a window of 256 KiB
 # at a time: win.pcap and ng_win.pcapng hold several, so the window moves
 # with records cut in two by its end); a
 # --port net_pcap0,rx_pcap=FILE reads it through libpcap. Both must give
