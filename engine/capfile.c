@@ -156,10 +156,21 @@ fill(struct rte_mempool *mp, struct rte_mbuf *m, const uint8_t *d,
 	return -1;
 }
 
-/* The classic record at cf->off (in pcapng.c's form, its time stamp
- * left out); 0 at the end of the input. */
+/* classic_next's record r (its header) of caplen bytes. */
 static inline int
-classic_next(struct capfile *cf, struct pcapng_rec *rc)
+classic_rec(const struct capfile *cf, struct pcapng_rec *rc,
+	    const uint8_t *r, uint32_t caplen)
+{
+	rc->data = r + PCAP_REC_LEN;
+	rc->caplen = caplen < cf->snaplen ? caplen : cf->snaplen;
+	rc->next = cf->off + PCAP_REC_LEN + caplen;
+	return 1;
+}
+
+/* classic_next for a record the window does not hold whole: the window
+ * moves (once every 256 KiB of the file). */
+static __attribute__((noinline)) int
+classic_load(struct capfile *cf, struct pcapng_rec *rc)
 {
 	const uint8_t *r = capwin_at(&cf->w, cf->off, PCAP_REC_LEN);
 	uint32_t caplen;
@@ -172,10 +183,28 @@ classic_next(struct capfile *cf, struct pcapng_rec *rc)
 	r = capwin_at(&cf->w, cf->off, PCAP_REC_LEN + caplen);
 	if (r == NULL)
 		return 0;	/* cut by the end of the file */
-	rc->data = r + PCAP_REC_LEN;
-	rc->caplen = caplen < cf->snaplen ? caplen : cf->snaplen;
-	rc->next = cf->off + PCAP_REC_LEN + caplen;
-	return 1;
+	return classic_rec(cf, rc, r, caplen);
+}
+
+/* The classic record at cf->off (in pcapng.c's form, its time stamp
+ * left out); 0 at the end of the input. A record the window holds is
+ * taken with one look at the window (two capwin_at calls cost 20
+ * instructions a frame more than reading from a mapping did). */
+static inline int
+classic_next(struct capfile *cf, struct pcapng_rec *rc)
+{
+	size_t left = capwin_left(&cf->w, cf->off);
+	const uint8_t *r;
+	uint32_t caplen;
+
+	if (likely(left >= PCAP_REC_LEN)) {
+		r = cf->w.p + (cf->off - cf->w.off);
+		caplen = rd32(cf, r + 8);
+		if (likely(caplen <= left - PCAP_REC_LEN &&
+			   caplen <= PCAP_MAX_SNAP))
+			return classic_rec(cf, rc, r, caplen);
+	}
+	return classic_load(cf, rc);
 }
 
 /* The time stamp of the classic record whose bytes are at d (read after

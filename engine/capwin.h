@@ -45,13 +45,14 @@ capwin_mem(struct capwin *w, const uint8_t *data, size_t size);
 
 /* The window moved to hold the n bytes at offset off: their address, or
  * NULL if the file holds fewer (or the read failed, or no memory for a
- * larger buffer). */
-const uint8_t *
+ * larger buffer). Kept out of line: with it, the profile build did not
+ * inline capwin_at (54 instructions a frame more than the mapping). */
+__attribute__((noinline, cold)) const uint8_t *
 capwin_load(struct capwin *w, size_t off, size_t n);
 
 /* The n bytes at offset off, or NULL as capwin_load. The address holds
  * until the next call for bytes outside the window. */
-static inline const uint8_t *
+static inline __attribute__((always_inline)) const uint8_t *
 capwin_at(struct capwin *w, size_t off, size_t n)
 {
 	size_t d = off - w->off;
@@ -59,6 +60,16 @@ capwin_at(struct capwin *w, size_t off, size_t n)
 	if (off >= w->off && d <= w->len && n <= w->len - d)
 		return w->p + d;
 	return capwin_load(w, off, n);
+}
+
+/* How many of the file's bytes from offset off on the window holds (0 if
+ * off is outside it). */
+static inline size_t
+capwin_left(const struct capwin *w, size_t off)
+{
+	size_t d = off - w->off;
+
+	return off >= w->off && d <= w->len ? w->len - d : 0;
 }
 
 /* Closes the file (of capwin_open) and frees the buffer. */

@@ -42,10 +42,9 @@ library), each holding le_us.pcap's frames and times:
   ng_trailer.pcapng  ng_le.pcapng, packet 150's block with a trailer
                that does not repeat its length (the input ends there)
   ng_huge.pcapng huge.pcap's two frames
-  win.pcap     le_us.pcap's records again and again, each round 10 s after
-               the end of the one before, to over 3 MiB (moonbox's reader
-               holds 256 KiB of the file at a time: records are cut by its
-               end)
+  win.pcap     the input's frames again and again, over 2 MiB, with the
+               end of moonbox's reading window (256 KiB of the file) at
+               every kind of place in a record: see window_cuts
 """
 import os
 import struct
@@ -191,6 +190,44 @@ def ip_checksum(h):
     return ~s & 0xffff
 
 
+# moonbox's reader holds this much of the file at a time (CAPWIN_SIZE in
+# engine/capwin.h); it moves the window to a record's start when the record
+# does not lie whole in it.
+WINDOW = 256 << 10
+
+
+def window_cuts(frames):
+    """Records of frames (cycled, 50 ms apart), laid out so that the
+    reader's window ends at each of these points of a record: at its start,
+    1, 8, 15, 16 and 17 bytes in (its header cut), one byte before its end,
+    at its end (then the next record starts the next window). A frame
+    before such a record is padded (Ethernet trailer bytes) to put it
+    there."""
+    recs, off, start, i = [], 24, 0, 0
+    frames = [b for b in frames if len(b) <= 1514]
+    big = max(16 + len(b) for b in frames)
+    for cut in (0, 1, 8, 15, 16, 17, -1, None):
+        end = start + WINDOW
+        while off + 3 * big < end:
+            recs.append(frames[i % len(frames)])
+            off += 16 + len(recs[-1])
+            i += 1
+        b = frames[i % len(frames)]
+        inside = {-1: 16 + len(b) - 1, None: 16 + len(b)}.get(cut, cut)
+        pad = end - inside - off
+        recs[-1] += bytes(pad)
+        recs.append(b)
+        off = end - inside + 16 + len(b)
+        i += 1
+        # The window moves to the record cut, or past the one that fits.
+        start = end - inside if inside < 16 + len(b) else end
+    for _ in range(len(frames)):
+        recs.append(frames[i % len(frames)])
+        i += 1
+    return [(1000 + n // 20, (n % 20) * 50000, b, len(b))
+            for n, b in enumerate(recs)]
+
+
 def main():
     src, jumbo, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     frames = pcapfile.frames(src)
@@ -224,13 +261,8 @@ def main():
           [(1000, 0, bytes(frag), len(frag)),
            (1000, 10, frames[1], len(frames[1]))])
     pcapng_variants(out, le, huge, frames[1])
-    rounds, size, k = [], 0, 0
-    while size < 3 << 20:
-        shift = (le[-1][0] - le[0][0] + 10) * k
-        rounds += [(s + shift, u, b, w) for s, u, b, w in le]
-        k += 1
-        size += sum(16 + len(b) for _, _, b, _ in le)
-    write(os.path.join(out, "win.pcap"), "<", False, 65535, rounds)
+    write(os.path.join(out, "win.pcap"), "<", False, 65535,
+          window_cuts(frames))
     for name, caplen in (("bogus", 300000), ("bogus2", 70000)):
         with open(os.path.join(out, name + ".pcap"), "wb") as f:
             f.write(d[:off + 8] + struct.pack("<I", caplen) + d[off + 12:])
