@@ -149,7 +149,8 @@ assert_eq "$rc" 0 "named pipe, writer gone: exit status ($(cat rp8.err))"
 out_is_in few.pcap outp8.pcap "named pipe, writer gone"
 assert_eq "$(pcap_count outp8.pcap)" 5 "named pipe, writer gone: frames out"
 wait $! || fail "named pipe, writer gone: the writer failed"
-# "-" is the standard input, also beside a file named "-" (which -r reads itself).
+# "-" is the standard input, also beside a file named "-" (which -r reads
+# itself).
 mkdir -p dash && cp few.pcap dash/-
 rc=$(cd dash && run_status ../rp9 run_moonbox -r - -w ../outp9.pcap \
 	../empty.lua <../flows.pcap)
@@ -243,8 +244,8 @@ for i, c in enumerate(s["cores"]):
 
 step "-r reads the file itself: what libpcap reads, in every layout"
 # moonbox reads a pcap file itself (engine/capfile.c, a window of 256 KiB
-# at a time: win.pcap and ng_win.pcapng hold several, so the window moves
-# with records cut in two by its end); a
+# at a time: win.pcap puts the window's end at every kind of place in a
+# record, ng_win.pcapng holds the same frames); a
 # --port net_pcap0,rx_pcap=FILE reads it through libpcap. Both must give
 # the engine the same frames at the same times: the same output, the same
 # events (with idle timeouts, which come from the time stamps) and the
