@@ -156,7 +156,8 @@ fill(struct rte_mempool *mp, struct rte_mbuf *m, const uint8_t *d,
 	return -1;
 }
 
-/* classic_next's record r (its header) of caplen bytes. */
+/* The record whose header is at r, of caplen bytes, handed over (see
+ * classic_next). */
 static inline int
 classic_rec(const struct capfile *cf, struct pcapng_rec *rc,
 	    const uint8_t *r, uint32_t caplen)

@@ -45,8 +45,9 @@ capwin_mem(struct capwin *w, const uint8_t *data, size_t size);
 
 /* The window moved to hold the n bytes at offset off: their address, or
  * NULL if the file holds fewer (or the read failed, or no memory for a
- * larger buffer). Kept out of line: with it, the profile build did not
- * inline capwin_at (54 instructions a frame more than the mapping). */
+ * larger buffer). Kept out of line: inlined into capwin_at, it made
+ * capwin_at too large for the profile build to inline (54 instructions a
+ * frame more than reading from a mapping). */
 __attribute__((noinline, cold)) const uint8_t *
 capwin_load(struct capwin *w, size_t off, size_t n);
 
