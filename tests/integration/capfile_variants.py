@@ -47,6 +47,7 @@ library), each holding le_us.pcap's frames and times:
                every kind of place in a record: see window_cuts
 """
 import os
+import re
 import struct
 import sys
 
@@ -190,10 +191,19 @@ def ip_checksum(h):
     return ~s & 0xffff
 
 
-# moonbox's reader holds this much of the file at a time (CAPWIN_SIZE in
-# engine/capwin.h); it moves the window to a record's start when the record
-# does not lie whole in it.
-WINDOW = 256 << 10
+def window_size():
+    """How much of the file moonbox's reader holds at a time: CAPWIN_SIZE
+    in engine/capwin.h, read from there so that win.pcap follows it (the
+    reader moves the window to a record's start when the record does not
+    lie whole in it)."""
+    h = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "engine", "capwin.h")
+    with open(h) as f:
+        m = re.search(r"^#define CAPWIN_SIZE\s+\((\d+)u << (\d+)\)",
+                      f.read(), re.M)
+    if m is None:
+        sys.exit("capfile_variants.py: no CAPWIN_SIZE (n << k) in " + h)
+    return int(m.group(1)) << int(m.group(2))
 
 
 def window_cuts(frames):
@@ -203,11 +213,12 @@ def window_cuts(frames):
     at its end (then the next record starts the next window). A frame
     before such a record is padded (Ethernet trailer bytes) to put it
     there."""
+    window = window_size()
     recs, off, start, i = [], 24, 0, 0
     frames = [b for b in frames if len(b) <= 1514]
     big = max(16 + len(b) for b in frames)
     for cut in (0, 1, 8, 15, 16, 17, -1, None):
-        end = start + WINDOW
+        end = start + window
         while off + 3 * big < end:
             recs.append(frames[i % len(frames)])
             off += 16 + len(recs[-1])
