@@ -482,6 +482,7 @@ pipe_run(struct core *c)
 			p->stage = ST_PKT;
 			break;
 		case ST_PKT:
+next_packet:
 			if (p->i == p->nb) {
 				p->stage = ST_TIMERS;
 				break;
@@ -574,8 +575,10 @@ verdict:
 			} else {
 				p->i++;
 			}
+			/* Straight on to the next packet, not through the
+			 * switch's indirect jump. */
 			p->stage = ST_PKT;
-			break;
+			goto next_packet;
 		case ST_TIMERS:
 			k->valid = 0;
 			p->pause_from = p->now_ms;
