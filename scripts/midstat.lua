@@ -228,6 +228,7 @@ local function on_start(m, s)
     if getpeername(m, s, addrs_p, addrlen, SIDE_BOTH) ~= 0 then
         return
     end
+    -- getpeername knew the socket: s is a slot number, 0 or more.
     if s >= nrows then grow(s) end
     local r = rows[s]
     r.cip, r.cport = addrs[0].sin_addr, rshift(bswap(addrs[0].sin_port), 16)
