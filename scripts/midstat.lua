@@ -117,6 +117,17 @@ local function grow(s)
     rows, nrows = r, n
 end
 
+-- The row of s if it is a flow being tracked (ACTIVE), else nil: the
+-- callbacks after on_start may name a socket it did not take in, with a
+-- number past the rows.
+local function active(s)
+    if s >= 0 and s < nrows then
+        local r = rows[s]
+        if r.flag == ACTIVE then return r end
+    end
+    return nil
+end
+
 local function link(s)
     local r = rows[s]
     r.nxt, r.prv = -1, tail
@@ -246,17 +257,15 @@ end
 -- server-side call through a side trace that re-enters the callback loop's
 -- trace at its head (65 instructions a packet more, callgrind, offline).
 local function on_state(m, s, side)
-    if s < 0 or s >= nrows or side < 0 or side > 1 then return end
-    local r = rows[s]
-    if r.flag ~= ACTIVE then return end
+    local r = active(s)
+    if r == nil or side < 0 or side > 1 then return end
     local v = getstate(m, s, STATE_CLI + side)
     if v ~= nil then r.st[side] = v end
 end
 
 local function on_timeout(m, s)
-    if s >= 0 and s < nrows and rows[s].flag == ACTIVE then
-        rows[s].timed_out = 1
-    end
+    local r = active(s)
+    if r ~= nil then r.timed_out = 1 end
 end
 
 local function finished(v)
@@ -265,9 +274,8 @@ end
 
 -- Raised once per side: the first call does the work.
 local function on_end(m, s)
-    if s < 0 or s >= nrows then return end
-    local r = rows[s]
-    if r.flag ~= ACTIVE then return end
+    local r = active(s)
+    if r == nil then return end
     refresh(m, s)
     nactive = nactive - 1
     if r.timed_out == 0 and not (finished(r.st[0]) and finished(r.st[1])) then
