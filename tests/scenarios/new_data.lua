@@ -55,7 +55,7 @@ sc.test("a callback that starts listening hears of its packet's bytes",
           "the next packet's")
 end)
 
-sc.test("once a side a burst, after the burst, both sides", function(t)
+sc.test("a burst's bytes: one call a side, after the burst", function(t)
     local s, heard, on_data = listener(82)
     mos.check(mos.register_callback(m, s, mos.MOS_ON_CONN_NEW_DATA,
                                     mos.MOS_NULL, on_data),
