@@ -223,8 +223,9 @@ end
 local function purge_gone()
     local s = head
     while s >= 0 and ngone > 0 do
-        local n = rows[s].nxt
-        if rows[s].flag == GONE then
+        local r = rows[s]
+        local n = r.nxt
+        if r.flag == GONE then
             unlink(s)
             ngone = ngone - 1
             closed = closed + 1
