@@ -68,6 +68,8 @@ sc.test("a burst's bytes: one call a side, after the burst", function(t)
     c.seq = c.seq + 6
     local r = c:segment("s", { flags = "PA", payload = "200" })
     c.seq_s = c.seq_s + 3
+    -- One push is one burst, so all three enter one port, as a tap sees
+    -- both directions (the flow's sides come from the addresses).
     t:push{ a, b, r }
     -- The client's bytes are the server side's to receive (SVR), and the
     -- server's the client side's (CLI).
