@@ -229,14 +229,18 @@ create_flow(struct core *c, struct pipe_pkt *k, const struct fkey *key)
  * SYN's key was last touched, if ever, long ago: its index bucket and
  * overflow count come from memory (about 500 cycles, a third of such a
  * packet's cost on the small-packet bench input). With more flows than the
- * caches hold, every frame's bucket and flow slot are loaded too (10 000
- * concurrent connections: the engine's cycles a packet about halved);
- * with fewer it is work for nothing (5 % more engine cycles with the bench
- * input's 58 flows). Only plain Ethernet/IPv4 frames in one segment are
- * looked at. Their hashes are kept for flow_begin, which would compute the
- * same from the same bytes, and which looks the flows up again: a flow
- * found here may be gone by then (an earlier packet of the burst ended
- * it). */
+ * caches hold, every frame is looked up here once its bucket is loaded,
+ * and the four lines of its flow slot are loaded too (10 000 concurrent
+ * connections: the engine's cycles a packet about halved); with fewer that
+ * is work for nothing (5 % more engine cycles with the bench input's 58
+ * flows, and a tenth more when flow_begin took the lookups from here: the
+ * lookups are cheap when they hit the caches). Only plain Ethernet/IPv4
+ * frames in one segment are looked at. Their hashes are kept for
+ * flow_begin, and so are the index entries found, with their keys: an
+ * earlier packet of the burst may end a flow or start one, so flow_begin
+ * takes an entry only if it still holds the key (keys are unique in the
+ * index, so the entry is then what a lookup would find), and looks the
+ * flow up again otherwise. */
 _Static_assert(RT_BURST <= 32, "pipe.hashed_mask has a bit per frame");
 
 #define FLOW_PREFETCH_MIN	1024	/* flows: 320 KiB of slots and buckets */
@@ -246,12 +250,12 @@ flow_prefetch_burst(struct core *c)
 {
 	const struct fidx *x = &c->ft.ix;
 	struct pipe *p = &c->pipe;
-	uint64_t ips[RT_BURST];
-	uint32_t ports[RT_BURST];
 	int many = flowtbl_active(&c->ft) >= FLOW_PREFETCH_MIN;
+	uint32_t passed;
 	uint16_t i;
 
 	p->hashed_mask = 0;
+	p->found_mask = 0;
 	for (i = 0; i < p->nb; i++) {
 		const struct rte_mbuf *m = p->burst[i];
 		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -274,33 +278,49 @@ flow_prefetch_burst(struct core *c)
 		tuple_at(d + 14, t, &sa, &da, &sp, &dp);
 		key = flow_key(sa, da, sp, dp);
 		h = key_hash(&key);
+		p->burst_ips[i] = fkey_ips(&key);
+		p->burst_ports[i] = fkey_ports(&key);
+		p->burst_hash[i] = h;
+		p->hashed_mask |= 1u << i;
 		b = fidx_home(x, h);
 		rte_prefetch0(&x->b[b]);
 		if (syn)
 			rte_prefetch0(&x->ovf[b]);
-		ips[i] = fkey_ips(&key);
-		ports[i] = fkey_ports(&key);
-		p->burst_hash[i] = h;
-		p->hashed_mask |= 1u << i;
 	}
 	if (!many)
 		return;
 	for (i = 0; i < p->nb; i++) {
+		const struct fidx_ent *e;
 		const uint8_t *f;
-		uint32_t idx;
 
 		if (!((p->hashed_mask >> i) & 1))
 			continue;
-		idx = fidx_lookup(x, ips[i], ports[i], p->burst_hash[i]);
-		if (idx == FIDX_NONE)
+		e = fidx_find(x, p->burst_ips[i], p->burst_ports[i],
+			      p->burst_hash[i], &passed);
+		if (e == NULL)
 			continue;
+		p->burst_ent[i] = e;
+		p->found_mask |= 1u << i;
 		/* A packet reads all four lines of its flow. */
-		f = (const uint8_t *)&c->ft.f[idx];
+		f = (const uint8_t *)&c->ft.f[e->val - 1];
 		rte_prefetch0(f);
 		rte_prefetch0(f + 64);
 		rte_prefetch0(f + 128);
 		rte_prefetch0(f + 192);
 	}
+}
+
+/* The flow the burst's pass found for the current packet, if its index
+ * entry still holds the packet's key; FLOW_NONE otherwise. */
+static inline uint32_t
+burst_flow(const struct pipe *p, const struct pipe_pkt *k)
+{
+	const struct fidx_ent *e = p->burst_ent[p->i];
+
+	if (!k->found || k->modified || e->val == 0 ||
+	    e->ips != p->burst_ips[p->i] || e->ports != p->burst_ports[p->i])
+		return FLOW_NONE;
+	return e->val - 1;
 }
 
 int
@@ -316,13 +336,16 @@ flow_begin(struct core *c)
 	flow_read_seg(k);
 	k->orig_seq = k->g.seq;
 	tuple(k, &sa, &da, &sp, &dp);
-	key = flow_key(sa, da, sp, dp);
-	/* The hash taken with the burst, unless a callback has rewritten
-	 * the packet since. */
-	if (!k->hashed || k->modified)
-		k->hash = key_hash(&key);
 	k->first_syn = 0;
-	idx = flowtbl_lookup(&c->ft, &key, k->hash);
+	idx = burst_flow(&c->pipe, k);
+	if (idx == FLOW_NONE) {
+		key = flow_key(sa, da, sp, dp);
+		/* The hash taken with the burst, unless a callback has
+		 * rewritten the packet since. */
+		if (!k->hashed || k->modified)
+			k->hash = key_hash(&key);
+		idx = flowtbl_lookup(&c->ft, &key, k->hash);
+	}
 	if (idx != FLOW_NONE) {
 		f = &c->ft.f[idx];
 		k->snd = (sa == f->ip[MOS_SIDE_CLI] &&

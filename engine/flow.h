@@ -176,9 +176,9 @@ uint8_t *flow_tcp_hdr(const struct pipe_pkt *k);
 void flow_read_seg(struct pipe_pkt *k);
 int flow_socks(struct core *c, const struct flow *f, int forward,
 	       uint32_t *out);
-/* Load the flow-index lines (and, with many flows, the flow slots) the
- * frames of the core's fresh burst will look up; their hashes go to
- * pipe.burst_hash. */
+/* Load the flow-index lines the frames of the core's fresh burst will look
+ * up and, with many flows, look them up (pipe.burst_ent) and load their
+ * flow slots; their hashes go to pipe.burst_hash. */
 void flow_prefetch_burst(struct core *c);
 /* Find or create the packet's flow: FB_FLOW, FB_ORPHAN, or FB_RECYCLE
  * (a new connection on the 4-tuple of a finished one: end that first). */

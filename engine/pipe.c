@@ -217,6 +217,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->len_changed = 0;
 	k->modified = 0;
 	k->hashed = 0;
+	k->found = 0;
 	k->bad_chain = 0;
 	k->pktno++;
 	k->off = 0;
@@ -239,6 +240,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	if ((c->pipe.hashed_mask >> c->pipe.i) & 1) {
 		k->hash = c->pipe.burst_hash[c->pipe.i];
 		k->hashed = 1;
+		k->found = (uint8_t)((c->pipe.found_mask >> c->pipe.i) & 1);
 	}
 	st->rx_packets++;
 	st->rx_bytes += rte_pktmbuf_pkt_len(m);
@@ -406,6 +408,7 @@ wait_for_frags(struct core *c)
 		p->i = 0;
 		p->burst_analysis = 1;
 		p->hashed_mask = 0;
+		p->found_mask = 0;
 		p->stage = ST_PKT;
 		return 1;
 	}
@@ -461,6 +464,7 @@ pipe_run(struct core *c)
 					(void **)p->burst, RT_BURST, NULL)) > 0) {
 				p->burst_analysis = 1;
 				p->hashed_mask = 0;
+				p->found_mask = 0;
 				p->cyc_busy = 1;
 				p->stage = ST_PKT;
 				break;

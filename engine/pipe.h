@@ -22,6 +22,7 @@
 #include "tcp_fsm.h"
 
 struct core;
+struct fidx_ent;
 struct flow;
 
 /* The packet clock catches a pause in the capture up through at most an
@@ -73,6 +74,7 @@ struct pipe_pkt {
 	struct seg g;		/* as the state machines see it */
 	uint32_t hash;		/* symmetric hash of the 4-tuple */
 	uint8_t hashed;		/* hash was taken with the burst */
+	uint8_t found;		/* its index entry was found with the burst */
 	uint32_t fidx;		/* flow, or FLOW_NONE (orphan) */
 	uint32_t fgen;
 	int8_t snd;		/* sender side */
@@ -99,6 +101,13 @@ struct pipe {
 	struct rte_mbuf *burst[RT_BURST];
 	uint32_t burst_hash[RT_BURST];	/* 4-tuple hashes (flow.c) */
 	uint32_t hashed_mask;	/* bit i: burst_hash[i] is burst[i]'s */
+	/* The flow index's entry that held burst[i]'s key when the burst
+	 * arrived, and the key, to tell whether it still does (flow.c). */
+	const struct fidx_ent *burst_ent[RT_BURST];
+	uint64_t burst_ips[RT_BURST];
+	uint32_t burst_ports[RT_BURST];
+	uint32_t found_mask;	/* bit i: burst_ent[i] is burst[i]'s (read
+				   only where hashed_mask's bit i is set) */
 	struct pipe_pkt cur;
 	struct pipe_invoke inv;
 

@@ -619,6 +619,35 @@ def portreuse():
          dict(exact=dict(ex, eof_flushed=3)))])
 
 
+def burstreuse():
+    """With more than 1024 flows open, the engine looks every frame of a
+    burst up as the burst arrives, and a packet takes that lookup's answer
+    only if the flow index still holds its key (flow.c): 1100 open
+    connections, then, in one burst of the reader's 32 frames (3300 is 4
+    past a multiple of 32), an RST that ends one of them, a stray ACK of
+    the ended connection (an orphan now), and a whole new connection on
+    its 4-tuple, which is tracked."""
+    cap, rnd = Capture(), random.Random(29)
+    conns = []
+    for i in range(1100):
+        c = Conn(cap, "10.14.%d.%d" % (i // 200, i % 200 + 1), 40000 + i,
+                 "10.14.9.1", 80, rnd.getrandbits(32), rnd.getrandbits(32))
+        c.handshake()
+        conns.append(c)
+    c = conns[0]
+    c.send(0, "R", seq=c.nxt[0], ack=0)
+    c.send(0, "A", seq=c.nxt[0])
+    d = Conn(cap, "10.14.0.1", 40000, "10.14.9.1", 80,
+             c.isn[0] + 100000, rnd.getrandbits(32))
+    d.handshake()
+    d.send(0, "PA", b"new connection in the same burst;")
+    d.send(1, "PA", b"its answer;")
+    d.close()
+    save(cap, "burstreuse", [
+        ("", [], None, dict(exact=dict(flows_created=1101, orphans=1,
+                                       flows_destroyed=1101)))])
+
+
 # -- Mutations -----------------------------------------------------------------------
 
 def mutate():
@@ -670,7 +699,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     for f in (synflood, rststorm, early, noack, seqjump, truncated, jumbo,
               zerowin, synpayload, flags, overlap, dupsyn, portreuse,
-              mutate):
+              burstreuse, mutate):
         f()
     write_runs(os.path.join(OUT, "runs.json"), RUNS)
 
