@@ -315,10 +315,13 @@ flow_prefetch_burst(struct core *c)
 static inline uint32_t
 burst_flow(const struct pipe *p, const struct pipe_pkt *k)
 {
-	const struct fidx_ent *e = p->burst_ent[p->i];
+	const struct fidx_ent *e;
 
-	if (!k->found || k->modified || e->val == 0 ||
-	    e->ips != p->burst_ips[p->i] || e->ports != p->burst_ports[p->i])
+	if (!k->found || k->modified)
+		return FLOW_NONE;
+	e = p->burst_ent[p->i];
+	if (e->val == 0 || e->ips != p->burst_ips[p->i] ||
+	    e->ports != p->burst_ports[p->i])
 		return FLOW_NONE;
 	return e->val - 1;
 }
