@@ -408,7 +408,6 @@ wait_for_frags(struct core *c)
 		p->i = 0;
 		p->burst_analysis = 1;
 		p->hashed_mask = 0;
-		p->found_mask = 0;
 		p->stage = ST_PKT;
 		return 1;
 	}
@@ -464,7 +463,6 @@ pipe_run(struct core *c)
 					(void **)p->burst, RT_BURST, NULL)) > 0) {
 				p->burst_analysis = 1;
 				p->hashed_mask = 0;
-				p->found_mask = 0;
 				p->cyc_busy = 1;
 				p->stage = ST_PKT;
 				break;
