@@ -1,7 +1,8 @@
 /*
  * luahost.c - the Lua side of a worker core: one lua_State per core, the
- * policy script run in it, and the Lua-owned run loop (mos._run). The only
- * file of moonbox that includes lua.h.
+ * policy script run in it, and the Lua-owned run loop (mos._run). With
+ * luaprint.c (the states' print), the only file of moonbox that includes
+ * lua.h.
  *
  * Failure containment:
  *  - errors in callbacks and filters are caught in the Lua loop (mos.lua)
@@ -44,6 +45,7 @@
 #include <lualib.h>
 
 #include "luahost.h"
+#include "luaprint.h"
 
 #define WATCHDOG_SIG	(SIGRTMIN + 3)
 
@@ -414,6 +416,7 @@ load_script(struct lua_core *volatile lc, int gen)
 		return NULL;
 	}
 	luaL_openlibs(L);
+	luaprint_install(L);
 	set_path(L, o->script);
 
 	lua_pushcfunction(L, traceback);
