@@ -50,7 +50,7 @@ fail() {
 
 # step MSG...: say what the test is doing (shows with --output-on-failure).
 step() {
-	echo "-- $*"
+	echo "-- [${SECONDS}s] $*"
 }
 
 # json_get FILE KEY: print a value of a JSON file. KEY may be a dotted path
