@@ -407,7 +407,7 @@ for f in ng_cut.pcapng ng_bad.pcapng ng_trailer.pcapng \
 	# tcpdump fails on a damaged block after writing what it read.
 	t=$(tcpdump -n -r "$f" -w dmg-t.pcap 2>&1 || true)
 	t=${t%%$'\n'*}
-	# The smallest pool: these files hold a few hundred frames, and
+	# The smallest pool: these files hold 150 frames at most, and
 	# filling the default one's pages took half of each run's time.
 	rc=$(run_status dmg run_moonbox --mbufs 1024 -r "$f" -w dmg-m.pcap \
 		--stats dmg.json empty.lua)
