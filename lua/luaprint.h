@@ -6,7 +6,7 @@
 
 #include <lua.h>
 
-/* Replace the state's global print. */
+/* Replace the state's print, io.write and the files' write method. */
 void luaprint_install(lua_State *L);
 
 #endif /* MB_LUAPRINT_H */

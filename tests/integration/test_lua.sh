@@ -308,4 +308,52 @@ for k in 0 1; do
 	assert_eq "$(grep -c "^core	$k	" "$TMP/lines.out")" 20000 "core $k's lines"
 done
 
+step "io.write and file:write keep their text whole too"
+# LuaJIT writes each argument apart; joined first, a core's text is one
+# write. Even lines by io.write, odd ones by io.stdout:write.
+cat >"$TMP/writes.lua" <<'LUA'
+local mctx, dir = ...
+mos.at_exit(function()
+    io.open(dir .. "/ready." .. mos.core, "w"):close()
+    local other = dir .. "/ready." .. (1 - mos.core)
+    repeat
+        local f = io.open(other)
+        if f then f:close() end
+    until f
+    for i = 1, 20000 do
+        if i % 2 == 0 then
+            io.write("core ", mos.core, " ", i, " of ", 20000, "\n")
+        else
+            io.stdout:write("core ", mos.core, " ", i, " of ", 20000, "\n")
+        end
+    end
+end)
+LUA
+mkdir "$TMP/writes"
+timeout 60 "$MOONBOX" --no-progress --watchdog 0 -c 2 -r "$TMP/f.pcap" \
+	"$TMP/writes.lua" "$TMP/writes" >"$TMP/writes.out" ||
+	fail "two cores writing: moonbox failed"
+assert_eq "$(wc -l <"$TMP/writes.out")" 40000 "lines written"
+assert_eq "$(grep -cvE '^core [01] [0-9]+ of 20000$' "$TMP/writes.out" || true)" 0 \
+	"written lines mixed with another"
+for k in 0 1; do
+	assert_eq "$(grep -c "^core $k " "$TMP/writes.out")" 20000 "core $k's lines"
+done
+# Results and errors stay LuaJIT's: write returns true, a bad argument
+# is named by its position, numbers are formatted as write formats them.
+cat >"$TMP/wsem.lua" <<'LUA'
+mos.at_exit(function()
+    assert(io.write() == true and io.stdout:write("") == true)
+    local ok, err = pcall(io.write, "x", {}, "\n")
+    assert(not ok and err:find("bad argument #2", 1, true), err)
+    ok, err = pcall(io.stdout.write, io.stdout, "y", nil)
+    assert(not ok and err:find("bad argument #3", 1, true), err)
+    io.write("\n", 1.5, " ", 3, " ", 1e100, " ", 2^53, "\n")
+end)
+LUA
+out=$(run_moonbox -r "$TMP/f.pcap" "$TMP/wsem.lua" 2>&1)
+want=$(luajit -e 'io.write(1.5, " ", 3, " ", 1e100, " ", 2^53)')
+assert_eq "$(printf '%s\n' "$out" | tail -1)" "$want" "numbers written as LuaJIT writes them"
+printf '%s\n' "$out" | grep -q "Lua error" && fail "write's results or errors differ"
+
 echo ok
