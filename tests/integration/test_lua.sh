@@ -281,11 +281,13 @@ io.open(os.getenv("MB_OUT"), "w"):write("ok\n")
 LUA
 MB_OUT="$TMP/timeval.out" run_moonbox -r "$TMP/f.pcap" "$TMP/timeval.lua"
 grep -q ok "$TMP/timeval.out" || fail "mos.settimer accepted a bad timeval"
-step "print keeps each line whole when two cores print at once"
-# Each core's at_exit waits for the other's (a file each), then prints;
-# LuaJIT's own print wrote each argument apart, and about one line in
-# forty came out mixed with the other core's.
-cat >"$TMP/lines.lua" <<'LUA'
+# two_cores_lines NAME SEP LOOP: each core's at_exit waits for the other's
+# (a file each), then runs the Lua statement LOOP, which writes 20 000
+# lines "core<SEP>K<SEP>I<SEP>of<SEP>20000"; every line must come out whole.
+two_cores_lines() {
+	local name=$1 sep=$2 loop=$3 k
+
+	cat >"$TMP/$name.lua" <<LUA
 local mctx, dir = ...
 mos.at_exit(function()
     io.open(dir .. "/ready." .. mos.core, "w"):close()
@@ -294,51 +296,39 @@ mos.at_exit(function()
         local f = io.open(other)
         if f then f:close() end
     until f
-    for i = 1, 20000 do print("core", mos.core, i, "of", 20000) end
+    $loop
 end)
 LUA
-mkdir "$TMP/lines"
-timeout 60 "$MOONBOX" --no-progress --watchdog 0 -c 2 -r "$TMP/f.pcap" \
-	"$TMP/lines.lua" "$TMP/lines" >"$TMP/lines.out" ||
-	fail "two cores printing: moonbox failed"
-assert_eq "$(wc -l <"$TMP/lines.out")" 40000 "lines printed"
-assert_eq "$(grep -cvE '^core	[01]	[0-9]+	of	20000$' "$TMP/lines.out" || true)" 0 \
-	"lines mixed with another"
-for k in 0 1; do
-	assert_eq "$(grep -c "^core	$k	" "$TMP/lines.out")" 20000 "core $k's lines"
-done
+	mkdir "$TMP/$name"
+	timeout 60 "$MOONBOX" --no-progress --watchdog 0 -c 2 -r "$TMP/f.pcap" \
+		"$TMP/$name.lua" "$TMP/$name" >"$TMP/$name.out" ||
+		fail "two cores writing ($name): moonbox failed"
+	assert_eq "$(wc -l <"$TMP/$name.out")" 40000 "$name: lines written"
+	assert_eq "$(grep -cvE "^core$sep[01]$sep[0-9]+${sep}of${sep}20000\$" \
+		"$TMP/$name.out" || true)" 0 "$name: lines mixed with another"
+	for k in 0 1; do
+		assert_eq "$(grep -c "^core$sep$k$sep" "$TMP/$name.out")" 20000 \
+			"$name: core $k's lines"
+	done
+}
+
+step "print keeps each line whole when two cores print at once"
+# LuaJIT's own print wrote each argument apart, and about one line in
+# forty came out mixed with the other core's.
+two_cores_lines lines "	" \
+	'for i = 1, 20000 do print("core", mos.core, i, "of", 20000) end'
 
 step "io.write and file:write keep their text whole too"
-# LuaJIT writes each argument apart; joined first, a core's text is one
-# write. Even lines by io.write, odd ones by io.stdout:write.
-cat >"$TMP/writes.lua" <<'LUA'
-local mctx, dir = ...
-mos.at_exit(function()
-    io.open(dir .. "/ready." .. mos.core, "w"):close()
-    local other = dir .. "/ready." .. (1 - mos.core)
-    repeat
-        local f = io.open(other)
-        if f then f:close() end
-    until f
+# LuaJIT writes each argument apart (3011 lines mixed without the join);
+# even lines by io.write, odd ones by io.stdout:write.
+two_cores_lines writes " " '
     for i = 1, 20000 do
         if i % 2 == 0 then
             io.write("core ", mos.core, " ", i, " of ", 20000, "\n")
         else
             io.stdout:write("core ", mos.core, " ", i, " of ", 20000, "\n")
         end
-    end
-end)
-LUA
-mkdir "$TMP/writes"
-timeout 60 "$MOONBOX" --no-progress --watchdog 0 -c 2 -r "$TMP/f.pcap" \
-	"$TMP/writes.lua" "$TMP/writes" >"$TMP/writes.out" ||
-	fail "two cores writing: moonbox failed"
-assert_eq "$(wc -l <"$TMP/writes.out")" 40000 "lines written"
-assert_eq "$(grep -cvE '^core [01] [0-9]+ of 20000$' "$TMP/writes.out" || true)" 0 \
-	"written lines mixed with another"
-for k in 0 1; do
-	assert_eq "$(grep -c "^core $k " "$TMP/writes.out")" 20000 "core $k's lines"
-done
+    end'
 # Results and errors stay LuaJIT's: write returns true, a bad argument
 # is named by its position, numbers are formatted as write formats them.
 cat >"$TMP/wsem.lua" <<'LUA'
