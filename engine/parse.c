@@ -50,33 +50,6 @@ malformed(struct parsed *p, int reason)
 	return PK_MALFORMED;
 }
 
-/* The common frame: untagged IPv4 without options, one whole TCP segment
- * with a sane data offset. Every test below is one the general path makes
- * too, in a cheaper order; anything else is left to it. */
-static inline int
-plain_tcp(const uint8_t *f, uint32_t len, struct parsed *p)
-{
-	uint32_t tot, doff;
-
-	if (len < 54 || f[12] != 0x08 || f[13] != 0x00 || f[14] != 0x45 ||
-	    f[23] != 6 || (rd16(f + 20) & 0x3fff))
-		return 0;
-	tot = rd16(f + 16);
-	doff = (uint32_t)(f[46] >> 4) * 4;
-	if (tot < 40 || tot > len - ETH_HLEN_ || doff < 20 || doff > tot - 20)
-		return 0;
-	*p = (struct parsed){
-		.l2_len = ETH_HLEN_,
-		.l3_len = 20,
-		.l4_len = (uint16_t)doff,
-		.ip_len = (uint16_t)tot,
-		.payload_len = (uint16_t)(tot - 20 - doff),
-		.kind = PK_TCP,
-		.ip_proto = 6,
-	};
-	return 1;
-}
-
 int
 parse_frame(const uint8_t *f, uint32_t len, struct parsed *p)
 {
@@ -84,7 +57,7 @@ parse_frame(const uint8_t *f, uint32_t len, struct parsed *p)
 	uint16_t et;
 	const uint8_t *ip, *tcp;
 
-	if (plain_tcp(f, len, p))
+	if (parse_plain_tcp(f, len, p))
 		return PK_TCP;
 	*p = (struct parsed){ 0 };
 	if (len < ETH_HLEN_)

@@ -210,15 +210,13 @@ classify(struct core *c, struct rte_mbuf *m)
 
 	k->m = m;
 	k->in_port = m->port;
-	k->drop = 0;
-	k->err_drop = 0;
+	k->held = 0;
 	k->valid = 1;
 	k->fidx = FLOW_NONE;
 	k->len_changed = 0;
 	k->modified = 0;
 	k->hashed = 0;
 	k->found = 0;
-	k->bad_chain = 0;
 	k->pktno++;
 	k->off = 0;
 	k->where = W_RAW;
@@ -269,6 +267,10 @@ classify(struct core *c, struct rte_mbuf *m)
 		k->m = m = lin;
 	}
 	k->data = rte_pktmbuf_mtod(m, uint8_t *);
+	if (likely(parse_plain_tcp(k->data, rte_pktmbuf_data_len(m), &k->pr))) {
+		st->tcp_packets++;
+		return;
+	}
 	switch (parse_frame(k->data, rte_pktmbuf_data_len(m), &k->pr)) {
 	case PK_NON_IP:
 		st->non_ip++;
@@ -294,32 +296,39 @@ classify(struct core *c, struct rte_mbuf *m)
 	}
 }
 
-static void
-verdict(struct core *c)
+/* A packet not forwarded as it came (pipe_pkt.held, or malformed with
+ * --drop-malformed): counted by the first reason and freed. */
+static __rte_noinline void
+hold_back(struct core *c, struct pipe_pkt *k)
 {
-	struct pipe_pkt *k = &c->pipe.cur;
 	struct rte_mbuf *m = k->m;
 
-	k->valid = 0;
 	if (k->analysis) {
 		rte_pktmbuf_free(m);	/* its fragments went out already */
 		return;
 	}
-	if (k->bad_chain) {
+	if (k->bad_chain)
 		c->st.dropped_bad_chain++;
-		rte_pktmbuf_free(m);
-	} else if (k->pr.kind == PK_MALFORMED && g_rt.opts.drop_malformed) {
+	else if (k->pr.kind == PK_MALFORMED && g_rt.opts.drop_malformed)
 		c->st.dropped_malformed++;
-		rte_pktmbuf_free(m);
-	} else if (k->err_drop) {
+	else if (k->err_drop)
 		c->st.dropped_script_error++;
-		rte_pktmbuf_free(m);
-	} else if (k->drop) {
+	else
 		c->st.dropped_by_policy++;
-		rte_pktmbuf_free(m);
-	} else {
-		core_tx(c, g_rt.ports[k->in_port].peer, m);
-	}
+	rte_pktmbuf_free(m);
+}
+
+static inline void
+verdict(struct core *c)
+{
+	struct pipe_pkt *k = &c->pipe.cur;
+
+	k->valid = 0;
+	if (unlikely(k->held != 0) ||
+	    (k->pr.kind == PK_MALFORMED && g_rt.opts.drop_malformed))
+		hold_back(c, k);
+	else
+		core_tx(c, g_rt.ports[k->in_port].peer, k->m);
 }
 
 /* Run the jobs just queued, then continue at `next` (at once when there
@@ -530,7 +539,12 @@ classify_packet:
 				destroy_then(c, k->fidx, MOS_SIDE_SVR, 0, ST_TCP);
 				continue;
 			default:
-				if (flow_fast(c)) {
+				switch (flow_fast(c)) {
+				case FF_EST:
+					/* Nothing ends: straight on. */
+					verdict(c);
+					goto next;
+				case FF_QUIET:
 					p->stage = ST_VERDICT;
 					goto verdict;
 				}
@@ -568,6 +582,7 @@ verdict:
 			}
 			/* fallthrough */
 		case ST_NEXT:
+next:
 			if (p->frag_done != NULL) {
 				/* Analyse the datagram this fragment completed
 				 * in the fragment's slot. */

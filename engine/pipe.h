@@ -65,16 +65,24 @@ struct pipe_pkt {
 	uint8_t *data;		/* frame start */
 	struct parsed pr;
 	uint16_t in_port;	/* index in g_rt.ports */
-	uint8_t drop;		/* verdict: 0 forward, 1 drop (by policy) */
-	uint8_t err_drop;	/* dropped after a script error */
+	/* The reasons not to forward the packet as it came, which verdict()
+	 * tests at once as `held` (nonzero: one of them). */
+	union {
+		struct {
+			uint8_t drop;	/* dropped by policy */
+			uint8_t err_drop;	/* after a script error */
+			uint8_t bad_chain;	/* its buffers hold less than
+						   its length */
+			uint8_t analysis;	/* a reassembled datagram:
+						   analysed, not sent */
+		};
+		uint32_t held;
+	};
 	uint8_t valid;		/* a packet is held (getlastpkt works) */
-	uint8_t bad_chain;	/* its buffers hold less than its length */
 
 	/* TCP packets */
 	struct seg g;		/* as the state machines see it */
 	uint32_t hash;		/* symmetric hash of the 4-tuple */
-	uint8_t hashed;		/* hash was taken with the burst */
-	uint8_t found;		/* its index entry was found with the burst */
 	uint32_t fidx;		/* flow, or FLOW_NONE (orphan) */
 	uint32_t fgen;
 	int8_t snd;		/* sender side */
@@ -85,7 +93,8 @@ struct pipe_pkt {
 	uint8_t len_changed;	/* a callback changed the payload length */
 	uint8_t modified;	/* a callback edited the packet */
 	uint8_t where;		/* enum pkt_where: how far processing got */
-	uint8_t analysis;	/* a reassembled datagram: analysed, not sent */
+	uint8_t hashed;		/* hash was taken with the burst */
+	uint8_t found;		/* its index entry was found with the burst */
 	int64_t off;		/* receiver's stream offset of the payload */
 	uint32_t orig_len;	/* payload length before callbacks */
 	uint32_t orig_seq;	/* sequence number before remapping */
