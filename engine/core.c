@@ -176,6 +176,8 @@ core_create(int idx, int (*init_hook)(struct core *, void *), void *arg)
 			c->nb_src++;
 		}
 		c->txq = (uint16_t)idx;
+		for (p = 0; p < g_rt.nb_ports && !g_rt.opts.passive; p++)
+			c->fwd[p] = &c->sink[g_rt.ports[p].peer];
 	}
 	if (core_engine_init(c) != 0 || pipe_init(c) != 0) {
 		core_free(c);
@@ -364,6 +366,25 @@ core_tx(struct core *c, uint16_t port, struct rte_mbuf *m)
 	c->st.tx_packets++;
 	c->st.tx_bytes += rte_pktmbuf_pkt_len(m);
 	sink_put(c, port, m);
+}
+
+/* The ports' pairing and --passive are fixed at start, so a forwarded
+ * packet's sink is looked up by its input port alone, without core_tx's
+ * tests. */
+void
+core_fwd(struct core *c, uint16_t in_port, struct rte_mbuf *m)
+{
+	struct core_sink *s = c->fwd[in_port];
+
+	if (unlikely(s == NULL)) {
+		core_tx(c, g_rt.ports[in_port].peer, m);
+		return;
+	}
+	c->st.tx_packets++;
+	c->st.tx_bytes += rte_pktmbuf_pkt_len(m);
+	s->m[s->n++] = m;
+	if (unlikely(s->n == RTE_DIM(s->m)))
+		flush_port(c, (uint16_t)(s - c->sink));
 }
 
 /* A packet a callback sends gets the time stamp of the packet being

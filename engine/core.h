@@ -83,6 +83,9 @@ struct core {
 	volatile uint64_t seq_done;	/* and at the end of the last burst,
 					   whose output is in to_dist */
 	struct core_sink sink[RT_MAX_PORTS];
+	/* Where core_fwd puts a packet that came in on port i: its peer's
+	 * sink, or NULL when core_tx decides (--passive, the distributor). */
+	struct core_sink *fwd[RT_MAX_PORTS];
 	struct core_sink dropped;	/* --passive: freed a burst at a time */
 
 	/* packet pipeline (pipe.c) */
@@ -184,6 +187,10 @@ core_now_ms(const struct core *c)
 /* Hand a packet to the output of port index `port` (buffered). */
 void
 core_tx(struct core *c, uint16_t port, struct rte_mbuf *m);
+
+/* core_tx to the peer of port in_port, the way of a forwarded packet. */
+void
+core_fwd(struct core *c, uint16_t in_port, struct rte_mbuf *m);
 
 /* Hand a packet moonbox built (mtcp_sendpkt, mtcp_reset_conn) to the
  * output; counted as pkts_sent, not tx_packets. */

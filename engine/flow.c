@@ -61,10 +61,8 @@ read_wscale(struct pipe_pkt *k, const uint8_t *t)
  * Inlined into flow_begin, which reads every segment (callgrind: the
  * call was 5 instructions a packet). */
 static inline void
-read_seg(struct pipe_pkt *k)
+read_seg(struct pipe_pkt *k, const uint8_t *t)
 {
-	const uint8_t *t = flow_tcp_hdr(k);
-
 	k->g.seq = rd32(t + 4);
 	k->g.ack = rd32(t + 8);
 	k->g.flags = t[13] & (TH_FIN | TH_SYN | TH_RST | TH_PSH | TH_ACK);
@@ -78,7 +76,7 @@ read_seg(struct pipe_pkt *k)
 void
 flow_read_seg(struct pipe_pkt *k)
 {
-	read_seg(k);
+	read_seg(k, flow_tcp_hdr(k));
 }
 
 /* Sockets of a flow, in listener order or reversed. */
@@ -353,15 +351,17 @@ int
 flow_begin(struct core *c)
 {
 	struct pipe_pkt *k = &c->pipe.cur;
+	const uint8_t *ip = k->data + k->pr.l2_len;
+	const uint8_t *t = ip + k->pr.l3_len;
 	uint32_t sa, da;
 	uint16_t sp, dp;
 	struct fkey key;
 	struct flow *f;
 	uint32_t idx;
 
-	read_seg(k);
+	read_seg(k, t);
 	k->orig_seq = k->g.seq;
-	tuple(k, &sa, &da, &sp, &dp);
+	tuple_at(ip, t, &sa, &da, &sp, &dp);
 	k->first_syn = 0;
 	idx = burst_flow(&c->pipe, k);
 	if (idx == FLOW_NONE) {

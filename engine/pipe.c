@@ -73,6 +73,8 @@ pipe_init(struct core *c)
 	if (!p->clock_packet)
 		p->now_ms = rte_get_timer_cycles() * 1000 / rte_get_timer_hz();
 	p->cycles = g_rt.opts.cycles;
+	/* Both are fixed before a core starts (rt_start). */
+	p->dist_in = g_rt.seq_off >= 0 || g_rt.dist_big != NULL;
 	return 0;
 }
 
@@ -220,14 +222,17 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->pktno++;
 	k->off = 0;
 	k->where = W_RAW;
-	/* Where the distributor's input order is (packets sent now follow
-	 * this one). */
-	if (g_rt.seq_off >= 0)
-		c->seq_last = rt_seq(m);
 	/* Datagrams reassembled elsewhere come in buffers of the
 	 * distributor's pool, or in a burst from another core. */
-	k->analysis = c->pipe.analysis_next || c->pipe.burst_analysis ||
-		      (g_rt.dist_big != NULL && m->pool == g_rt.dist_big);
+	k->analysis = c->pipe.analysis_next | c->pipe.burst_analysis;
+	if (unlikely(c->pipe.dist_in)) {
+		/* Where the distributor's input order is (packets sent now
+		 * follow this one). */
+		if (g_rt.seq_off >= 0)
+			c->seq_last = rt_seq(m);
+		if (g_rt.dist_big != NULL && m->pool == g_rt.dist_big)
+			k->analysis = 1;
+	}
 	c->pipe.analysis_next = 0;
 	if (k->analysis) {
 		/* A reassembled datagram: its frames were counted already. */
@@ -328,7 +333,7 @@ verdict(struct core *c)
 	    (k->pr.kind == PK_MALFORMED && g_rt.opts.drop_malformed))
 		hold_back(c, k);
 	else
-		core_tx(c, g_rt.ports[k->in_port].peer, k->m);
+		core_fwd(c, k->in_port, k->m);
 }
 
 /* Run the jobs just queued, then continue at `next` (at once when there

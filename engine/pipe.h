@@ -129,6 +129,8 @@ struct pipe {
 	uint8_t burst_analysis;	/* the burst holds datagrams other cores
 				   reassembled (core.frag_in) */
 	uint8_t frags_settled;	/* at the end: no core can hand over more */
+	uint8_t dist_in;	/* the distributor's frames carry an order or
+				   its reassembled datagrams */
 
 	uint64_t now_ms;	/* core clock */
 	uint64_t timer_limit;	/* run timers due by this (packet clock) */
