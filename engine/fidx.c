@@ -44,7 +44,7 @@ int
 fidx_add(struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
 	 uint32_t val)
 {
-	uint32_t i, b, n, passed;
+	uint32_t passed;
 	struct fidx_ent *e;
 
 	e = fidx_find(x, ips, ports, hash, &passed);
@@ -54,6 +54,17 @@ fidx_add(struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
 		e->val = val + 1;
 		return 0;
 	}
+	return fidx_insert(x, ips, ports, hash, val);
+}
+
+int
+fidx_insert(struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
+	    uint32_t val)
+{
+	uint32_t i, b, n;
+
+	if (val == FIDX_NONE)
+		return -EINVAL;
 	if (x->n >= x->max)
 		return -ENOSPC;
 	/* There is room (n < max < 80 % of it), so this ends. */

@@ -57,6 +57,12 @@ int
 fidx_add(struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
 	 uint32_t val);
 
+/* fidx_add for a key known to be absent (looked up in vain since the
+ * last change): the same results, without the lookup. */
+int
+fidx_insert(struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
+	    uint32_t val);
+
 /* Remove a key; absent keys are ignored. */
 void
 fidx_del(struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash);

@@ -192,7 +192,8 @@ create_flow(struct core *c, struct pipe_pkt *k, const struct fkey *key)
 		c->st.flows_rejected_full++;
 		return FLOW_NONE;
 	}
-	if (flowtbl_add_key(&c->ft, key, k->hash, idx) != 0) {
+	/* flow_begin's lookup of the key has just failed. */
+	if (flowtbl_insert_key(&c->ft, key, k->hash, idx) != 0) {
 		flowtbl_release(&c->ft, idx);
 		c->st.flows_rejected_full++;
 		return FLOW_NONE;
@@ -463,7 +464,8 @@ note_sender(struct core *c, struct flow *f, const struct pipe_pkt *k)
 	/* The LRU order is kept to within FLOW_LRU_SLACK_MS: moving a busy
 	 * flow on every packet costs more than it tells; the expiry scan
 	 * corrects the order where it matters (flow_expired). */
-	if (f->list == FLIST_LRU && f->last_ms - f->lru_ms >= FLOW_LRU_SLACK_MS) {
+	if (f->last_ms - f->lru_ms >= FLOW_LRU_SLACK_MS &&
+	    f->list == FLIST_LRU) {
 		f->lru_ms = f->last_ms;
 		flowtbl_list_tail(&c->ft, k->fidx, FLIST_LRU);
 	}

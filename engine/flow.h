@@ -139,6 +139,11 @@ int
 flowtbl_add_key(struct flowtbl *t, const struct fkey *k, uint32_t hash,
 		uint32_t idx);
 
+/* flowtbl_add_key for a key just looked up in vain. */
+int
+flowtbl_insert_key(struct flowtbl *t, const struct fkey *k, uint32_t hash,
+		   uint32_t idx);
+
 void
 flowtbl_del_key(struct flowtbl *t, const struct fkey *k, uint32_t hash);
 

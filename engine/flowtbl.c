@@ -54,9 +54,9 @@ flowtbl_alloc(struct flowtbl *t)
 	else
 		return FLOW_NONE;
 	gen = t->f[idx].gen;
-	memset(&t->f[idx], 0, sizeof(struct flow));
-	t->f[idx].gen = gen;
-	t->f[idx].prev = t->f[idx].next = FLOW_NONE;
+	/* One compound literal, stored inline, not memset's call. */
+	t->f[idx] = (struct flow){ .gen = gen, .prev = FLOW_NONE,
+				   .next = FLOW_NONE };
 	return idx;
 }
 
@@ -73,6 +73,13 @@ flowtbl_add_key(struct flowtbl *t, const struct fkey *k, uint32_t hash,
 		uint32_t idx)
 {
 	return fidx_add(&t->ix, fkey_ips(k), fkey_ports(k), hash, idx);
+}
+
+int
+flowtbl_insert_key(struct flowtbl *t, const struct fkey *k, uint32_t hash,
+		   uint32_t idx)
+{
+	return fidx_insert(&t->ix, fkey_ips(k), fkey_ports(k), hash, idx);
 }
 
 void
