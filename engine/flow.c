@@ -582,7 +582,6 @@ flow_after_snd(struct core *c)
 		flow_read_seg(k);
 	if (f->flags & FL_ADJ)
 		flow_seq_remap(c, f, k);
-	k->data_rexmit = 0;
 	k->off = 0;
 	if (!(f->mgmt & (1u << k->rcv)) || k->g.len == 0)
 		return;
@@ -593,7 +592,6 @@ flow_after_snd(struct core *c)
 	if ((k->g.flags & TH_SYN))
 		k->off += 1;	/* data on a SYN starts after it */
 	if (data_overlap(f, k)) {
-		k->data_rexmit = 1;
 		c->st.rexmit_data++;
 		/* Raised at once, before the receiver's update. */
 		add_flow_jobs(c, f, k->rcv == MOS_SIDE_SVR, HK_RCV, k->rcv,
@@ -772,7 +770,6 @@ flow_rcv(struct core *c)
 static inline void
 note_steps(struct pipe_pkt *k, int64_t off)
 {
-	k->data_rexmit = 0;
 	k->no_store = 0;
 	k->off = off;
 }
@@ -784,12 +781,11 @@ static __rte_noinline void
 flow_quiet(struct core *c, struct flow *f, struct pipe_pkt *k, struct half *s,
 	   struct half *r, int64_t off)
 {
-	int accept, rex;
+	int accept;
 
 	note_sender(c, f, k);
-	fsm_send(s, r, &k->g, &rex);
 	note_steps(k, off);
-	if (fsm_recv_ctl(r, s, &k->g, &accept) & MOS_ON_REXMIT)
+	if (fsm_quiet_ack(s, r, &k->g, &accept) & MOS_ON_REXMIT)
 		c->st.rexmit_ctrl++;
 	if (accept && k->g.len > 0 && (r->flags & HF_IRS))
 		place_payload(c, f, k);

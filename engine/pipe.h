@@ -88,7 +88,6 @@ struct pipe_pkt {
 	int8_t snd;		/* sender side */
 	int8_t rcv;		/* receiver side */
 	uint8_t first_syn;	/* this SYN created the flow */
-	uint8_t data_rexmit;	/* payload overlaps received bytes */
 	uint8_t no_store;	/* payload outside the receiver's window */
 	uint8_t len_changed;	/* a callback changed the payload length */
 	uint8_t modified;	/* a callback edited the packet */

@@ -38,14 +38,15 @@ fsm_init(struct half *h)
 }
 
 /* Window scaling applies once both SYNs offered it, and never to SYNs. */
-static void
-note_window(struct half *s, const struct half *peer, const struct seg *g)
+static inline void
+note_window(struct half *s, const struct half *peer, const struct seg *g,
+	    unsigned int fl)
 {
 	uint32_t w = g->win;
 
-	if (!(g->flags & TH_ACK))
+	if (!(fl & TH_ACK))
 		return;
-	if (!(g->flags & TH_SYN) && (s->flags & HF_WSCALE) &&
+	if (!(fl & TH_SYN) && (s->flags & HF_WSCALE) &&
 	    (peer->flags & HF_WSCALE))
 		w <<= s->wscale;
 	s->wnd = w;
@@ -67,12 +68,12 @@ static int rst_acceptable(const struct half *r, const struct seg *g);
 /* What a segment the peer takes tells of its sender: the window it
  * advertises, and the highest sequence number it sent. */
 static inline void
-advance_sender(struct half *s, const struct half *peer, const struct seg *g)
+advance_sender(struct half *s, const struct half *peer, const struct seg *g,
+	       unsigned int fl)
 {
-	uint32_t end = g->seq + g->len +
-		       ((g->flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+	uint32_t end = g->seq + g->len + ((fl & (TH_SYN | TH_FIN)) ? 1 : 0);
 
-	note_window(s, peer, g);
+	note_window(s, peer, g, fl);
 	if (!(s->flags & HF_ISS)) {
 		/* Capture started without this side's SYN/ACK. */
 		s->iss = g->seq - 1;
@@ -121,24 +122,30 @@ rst_believed(const struct half *peer, const struct seg *g)
 	}
 }
 
-uint32_t
-fsm_send(struct half *s, const struct half *peer, const struct seg *g,
-	 int *syn_rexmit)
+/*
+ * The steps take the segment's flags apart from the segment: the quiet
+ * path's entry (fsm_quiet_ack) passes flags whose SYN, RST and ACK bits
+ * the compiler knows, and the tests on them fold away. Every entry runs
+ * this one body, so the two cannot drift apart.
+ */
+static inline __attribute__((always_inline)) uint32_t
+send_step(struct half *s, const struct half *peer, const struct seg *g,
+	  unsigned int fl, int *syn_rexmit)
 {
 	uint32_t ev = 0;
 
 	*syn_rexmit = 0;
-	if (g->flags & TH_RST)
+	if (fl & TH_RST)
 		return rst_believed(peer, g) ? set_state(s, TCP_CLOSED) : 0;
 	/* What the peer discards tells nothing of this endpoint: after the
 	 * handshake a SYN or a segment without ACK, and at any time a
 	 * segment beyond the peer's window (it must not move snd_nxt or
 	 * announce a FIN that will never be taken). */
-	if ((synchronized(s) && ((g->flags & TH_SYN) || !(g->flags & TH_ACK))) ||
-	    (!(g->flags & TH_SYN) && !in_peer_window(peer, g)))
+	if ((synchronized(s) && ((fl & TH_SYN) || !(fl & TH_ACK))) ||
+	    (!(fl & TH_SYN) && !in_peer_window(peer, g)))
 		return 0;
 	/* The client acknowledges a SYN/ACK that was not captured. */
-	if (s->state == TCP_SYN_SENT && (g->flags & (TH_SYN | TH_ACK)) == TH_ACK &&
+	if (s->state == TCP_SYN_SENT && (fl & (TH_SYN | TH_ACK)) == TH_ACK &&
 	    !(s->flags & HF_IRS)) {
 		s->irs = g->ack - 1;
 		s->rcv_off = 0;
@@ -147,7 +154,7 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 		ev |= set_state(s, TCP_ESTABLISHED);
 	}
 
-	if ((g->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+	if ((fl & (TH_SYN | TH_ACK)) == TH_SYN) {
 		if (s->state == TCP_LISTEN) {
 			s->iss = g->seq;
 			s->snd_una = g->seq;
@@ -171,7 +178,7 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 		}
 		return 0;
 	}
-	if (g->flags & TH_SYN) {
+	if (fl & TH_SYN) {
 		/* SYN/ACK: the server's ISN. */
 		if (!(s->flags & HF_ISS)) {
 			s->iss = g->seq;
@@ -189,9 +196,9 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 			s->rcv_off = 0;
 		}
 	}
-	advance_sender(s, peer, g);
+	advance_sender(s, peer, g, fl);
 
-	if ((g->flags & TH_FIN) && !(s->flags & HF_FIN_SENT)) {
+	if ((fl & TH_FIN) && !(s->flags & HF_FIN_SENT)) {
 		s->fss = g->seq + g->len;
 		s->flags |= HF_FIN_SENT;
 		s->flags &= (uint8_t)~HF_ALT_ISS;
@@ -203,7 +210,7 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 		case TCP_CLOSE_WAIT:
 			/* LAST_ACK when this FIN also acknowledges the
 			 * peer's, CLOSING when it crossed the peer's FIN. */
-			if ((g->flags & TH_ACK) && g->ack == fsm_rcv_nxt(s))
+			if ((fl & TH_ACK) && g->ack == fsm_rcv_nxt(s))
 				ev |= set_state(s, TCP_LAST_ACK);
 			else
 				ev |= set_state(s, TCP_CLOSING);
@@ -213,6 +220,13 @@ fsm_send(struct half *s, const struct half *peer, const struct seg *g,
 		}
 	}
 	return ev;
+}
+
+uint32_t
+fsm_send(struct half *s, const struct half *peer, const struct seg *g,
+	 int *syn_rexmit)
+{
+	return send_step(s, peer, g, g->flags, syn_rexmit);
 }
 
 int
@@ -226,7 +240,7 @@ fsm_established_ack(struct half *s, struct half *r, const struct seg *g)
 	/* fsm_send's path for such a segment, then fsm_recv_ctl's (whose
 	 * ESTABLISHED receiver only notes the ACK); fsm_recv_fin has no
 	 * FIN to take, now or pending. */
-	advance_sender(s, r, g);
+	advance_sender(s, r, g, TH_ACK);
 	if (seq_lt(r->snd_una, g->ack))
 		r->snd_una = g->ack;
 	return 1;
@@ -245,21 +259,20 @@ rst_acceptable(const struct half *r, const struct seg *g)
 	return d >= -1 && d <= (int64_t)wnd;
 }
 
-uint32_t
-fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
-	     int *accept_data)
+static inline __attribute__((always_inline)) uint32_t
+recv_ctl_step(struct half *r, const struct seg *g, unsigned int fl,
+	      int *accept_data)
 {
 	uint32_t ev = 0;
 
-	(void)peer;
 	*accept_data = 0;
-	if (g->flags & TH_RST) {
+	if (fl & TH_RST) {
 		switch (r->state) {
 		case TCP_LISTEN:
 		case TCP_CLOSED:
 			return 0;
 		case TCP_SYN_SENT:
-			if ((g->flags & TH_ACK) && g->ack == r->snd_nxt)
+			if ((fl & TH_ACK) && g->ack == r->snd_nxt)
 				return set_state(r, TCP_CLOSED);
 			return 0;
 		default:
@@ -269,7 +282,7 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 		}
 	}
 
-	if ((g->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+	if ((fl & (TH_SYN | TH_ACK)) == TH_SYN) {
 		if (r->state == TCP_LISTEN) {
 			r->irs = g->seq;
 			r->rcv_off = 0;
@@ -283,10 +296,10 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 		return 0;
 	}
 
-	if (g->flags & TH_SYN) {
+	if (fl & TH_SYN) {
 		/* SYN/ACK arriving at the client. */
 		if (r->state == TCP_SYN_SENT) {
-			if (!(g->flags & TH_ACK))
+			if (!(fl & TH_ACK))
 				return 0;
 			if (!seq_lt(r->iss, g->ack) ||
 			    seq_lt(r->snd_nxt, g->ack)) {
@@ -312,7 +325,7 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 	}
 
 	/* Without ACK a segment is discarded, its data and FIN too. */
-	if (!(g->flags & TH_ACK))
+	if (!(fl & TH_ACK))
 		return ev;
 	if (seq_lt(r->snd_una, g->ack))
 		r->snd_una = g->ack;
@@ -346,7 +359,7 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 	}
 
 	/* A FIN at or before what was already consumed is a repeat. */
-	if ((g->flags & TH_FIN) && (r->flags & HF_FIN_RCVD) &&
+	if ((fl & TH_FIN) && (r->flags & HF_FIN_RCVD) &&
 	    fsm_seq_to_off(r, g->seq) + (int64_t)g->len <= (int64_t)r->rcv_off)
 		ev |= MOS_ON_REXMIT;
 
@@ -361,6 +374,27 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 		break;
 	}
 	return ev;
+}
+
+uint32_t
+fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
+	     int *accept_data)
+{
+	(void)peer;
+	return recv_ctl_step(r, g, g->flags, accept_data);
+}
+
+uint32_t
+fsm_quiet_ack(struct half *s, struct half *r, const struct seg *g,
+	      int *accept_data)
+{
+	/* The caller checked: ACK set, SYN and RST clear. */
+	unsigned int fl = (g->flags & ~(unsigned int)(TH_SYN | TH_RST)) |
+			  TH_ACK;
+	int rex;
+
+	send_step(s, r, g, fl, &rex);
+	return recv_ctl_step(r, g, fl, accept_data);
 }
 
 void

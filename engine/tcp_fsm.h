@@ -148,6 +148,17 @@ fsm_recv_fin(struct half *r, const struct half *peer, const struct seg *g);
 int
 fsm_established_ack(struct half *s, struct half *r, const struct seg *g);
 
+/*
+ * fsm_send then fsm_recv_ctl for a segment with ACK and without SYN or RST
+ * (the caller checks; other segments must take the two steps). Returns
+ * fsm_recv_ctl's events and sets *accept_data as it does; the sender's
+ * events are dropped (the flow engine's quiet path, which no socket
+ * listens on for them).
+ */
+uint32_t
+fsm_quiet_ack(struct half *s, struct half *r, const struct seg *g,
+	      int *accept_data);
+
 /* Whether a receiver takes the FIN of segment g: only with ACK and
  * without SYN or RST (fsm_recv_fin; the flow engine's unbuffered sides). */
 static inline int

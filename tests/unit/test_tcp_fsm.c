@@ -1254,6 +1254,64 @@ test_established_ack_model(void **state)
 	assert_true(refused > 10000);
 }
 
+/* fsm_quiet_ack leaves both halves as fsm_send then fsm_recv_ctl do, and
+ * returns the receiver's events and acceptance, for any segment with ACK
+ * and without SYN or RST, in any state of either half. 200000 random
+ * halves and segments. */
+static void
+test_quiet_ack_model(void **state)
+{
+	static const uint8_t segflags[] = {
+		TH_ACK, TH_ACK | TH_PSH, TH_ACK | TH_FIN,
+		TH_ACK | TH_FIN | TH_PSH,
+	};
+	static const uint8_t states[] = {
+		TCP_CLOSED, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RCVD,
+		TCP_ESTABLISHED, TCP_FIN_WAIT_1, TCP_FIN_WAIT_2,
+		TCP_CLOSE_WAIT, TCP_CLOSING, TCP_LAST_ACK, TCP_TIME_WAIT,
+	};
+	int i, events = 0, fins = 0;
+
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		struct half quiet[2], step[2];
+		struct seg g;
+		uint32_t qev, sev;
+		int rex, qacc, sacc, snd = (int)(rnd() & 1), h;
+
+		random_half(&step[0], ciss + rnd() % 4);
+		random_half(&step[1], siss + rnd() % 4);
+		/* Every state, and every flag a half can hold. */
+		for (h = 0; h < 2; h++) {
+			if (rnd() % 2)
+				step[h].state = states[rnd() % sizeof(states)];
+			if (rnd() % 4 == 0)
+				step[h].flags = (uint8_t)rnd();
+		}
+		g.seq = fsm_rcv_nxt(&step[snd ^ 1]) + rnd() % 400000 - 200000;
+		/* Often exactly what closes a FIN or the handshake. */
+		g.ack = rnd() % 3 == 0 ? step[snd ^ 1].fss + 1 :
+			step[snd ^ 1].snd_nxt + rnd() % 200 - 100;
+		g.len = rnd() % 3 == 0 ? 0 : rnd() % 1461;
+		g.win = (uint16_t)rnd();
+		g.flags = segflags[rnd() % sizeof(segflags)];
+		g.wscale = -1;
+		memcpy(quiet, step, sizeof(quiet));
+
+		qev = fsm_quiet_ack(&quiet[snd], &quiet[snd ^ 1], &g, &qacc);
+		fsm_send(&step[snd], &step[snd ^ 1], &g, &rex);
+		sev = fsm_recv_ctl(&step[snd ^ 1], &step[snd], &g, &sacc);
+		assert_int_equal(qev, sev);
+		assert_int_equal(qacc, sacc);
+		assert_memory_equal(quiet, step, sizeof(quiet));
+		events += sev != 0;
+		fins += (step[snd].flags & HF_FIN_SENT) != 0;
+	}
+	/* The state changes and FINs were exercised, not only plain ACKs. */
+	assert_true(events > 5000);
+	assert_true(fins > 20000);
+}
+
 int
 main(void)
 {
@@ -1298,6 +1356,7 @@ main(void)
 		cmocka_unit_test(test_syn_data),
 		cmocka_unit_test(test_second_syn),
 		cmocka_unit_test(test_established_ack_model),
+		cmocka_unit_test(test_quiet_ack_model),
 	};
 	int fails = 0;
 
