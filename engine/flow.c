@@ -790,7 +790,7 @@ flow_quiet(struct core *c, struct flow *f, struct pipe_pkt *k, struct half *s,
 	if (accept && k->g.len > 0 && (r->flags & HF_IRS))
 		place_payload(c, f, k);
 	take_fin_unbuffered(f, k, r);
-	fsm_recv_fin(r, s, &k->g);
+	fsm_quiet_fin(r, &k->g);
 	k->where = W_RCV_DONE;
 	c->st.tcp_quiet_path++;
 }

@@ -38,7 +38,7 @@ fsm_init(struct half *h)
 }
 
 /* Window scaling applies once both SYNs offered it, and never to SYNs. */
-static inline void
+static inline __attribute__((always_inline)) void
 note_window(struct half *s, const struct half *peer, const struct seg *g,
 	    unsigned int fl)
 {
@@ -67,7 +67,7 @@ static int rst_acceptable(const struct half *r, const struct seg *g);
 
 /* What a segment the peer takes tells of its sender: the window it
  * advertises, and the highest sequence number it sent. */
-static inline void
+static inline __attribute__((always_inline)) void
 advance_sender(struct half *s, const struct half *peer, const struct seg *g,
 	       unsigned int fl)
 {
@@ -422,13 +422,13 @@ consume_fin(struct half *r)
 	}
 }
 
-uint32_t
-fsm_recv_fin(struct half *r, const struct half *peer, const struct seg *g)
+static inline __attribute__((always_inline)) uint32_t
+recv_fin_step(struct half *r, const struct seg *g, unsigned int fl)
 {
-	(void)peer;
 	if (r->flags & HF_FIN_RCVD)
 		return 0;
-	if (fsm_fin_acceptable(g) && (r->flags & HF_IRS)) {
+	if ((fl & (TH_FIN | TH_ACK | TH_SYN | TH_RST)) == (TH_FIN | TH_ACK) &&
+	    (r->flags & HF_IRS)) {
 		int64_t off = fsm_seq_to_off(r, g->seq) + (int64_t)g->len;
 
 		switch (r->state) {
@@ -451,6 +451,21 @@ fsm_recv_fin(struct half *r, const struct half *peer, const struct seg *g)
 	if ((r->flags & HF_FIN_PEND) && r->rcv_off >= r->fin_off)
 		return consume_fin(r);
 	return 0;
+}
+
+uint32_t
+fsm_recv_fin(struct half *r, const struct half *peer, const struct seg *g)
+{
+	(void)peer;
+	return recv_fin_step(r, g, g->flags);
+}
+
+uint32_t
+fsm_quiet_fin(struct half *r, const struct seg *g)
+{
+	return recv_fin_step(r, g, (g->flags & ~(unsigned int)(TH_SYN |
+							       TH_RST)) |
+				  TH_ACK);
 }
 
 const char *

@@ -159,6 +159,10 @@ uint32_t
 fsm_quiet_ack(struct half *s, struct half *r, const struct seg *g,
 	      int *accept_data);
 
+/* fsm_recv_fin for the segments fsm_quiet_ack takes. */
+uint32_t
+fsm_quiet_fin(struct half *r, const struct seg *g);
+
 /* Whether a receiver takes the FIN of segment g: only with ACK and
  * without SYN or RST (fsm_recv_fin; the flow engine's unbuffered sides). */
 static inline int

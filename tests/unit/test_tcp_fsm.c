@@ -1255,9 +1255,9 @@ test_established_ack_model(void **state)
 }
 
 /* fsm_quiet_ack leaves both halves as fsm_send then fsm_recv_ctl do, and
- * returns the receiver's events and acceptance, for any segment with ACK
- * and without SYN or RST, in any state of either half. 200000 random
- * halves and segments. */
+ * returns the receiver's events and acceptance, and fsm_quiet_fin as
+ * fsm_recv_fin, for any segment with ACK and without SYN or RST, in any
+ * state of either half. 200000 random halves and segments. */
 static void
 test_quiet_ack_model(void **state)
 {
@@ -1270,7 +1270,7 @@ test_quiet_ack_model(void **state)
 		TCP_ESTABLISHED, TCP_FIN_WAIT_1, TCP_FIN_WAIT_2,
 		TCP_CLOSE_WAIT, TCP_CLOSING, TCP_LAST_ACK, TCP_TIME_WAIT,
 	};
-	int i, events = 0, fins = 0;
+	int i, events = 0, fins = 0, fin_events = 0;
 
 	(void)state;
 	for (i = 0; i < 200000; i++) {
@@ -1305,11 +1305,23 @@ test_quiet_ack_model(void **state)
 		assert_int_equal(qacc, sacc);
 		assert_memory_equal(quiet, step, sizeof(quiet));
 		events += sev != 0;
+		/* Then the FIN step, sometimes with the receiver's data
+		 * already past the FIN (a pending one is consumed). */
+		if (rnd() % 3 == 0) {
+			quiet[snd ^ 1].rcv_off += rnd() % 3000;
+			step[snd ^ 1].rcv_off = quiet[snd ^ 1].rcv_off;
+		}
+		qev = fsm_quiet_fin(&quiet[snd ^ 1], &g);
+		sev = fsm_recv_fin(&step[snd ^ 1], &step[snd], &g);
+		assert_int_equal(qev, sev);
+		assert_memory_equal(quiet, step, sizeof(quiet));
+		fin_events += sev != 0;
 		fins += (step[snd].flags & HF_FIN_SENT) != 0;
 	}
 	/* The state changes and FINs were exercised, not only plain ACKs. */
 	assert_true(events > 5000);
 	assert_true(fins > 20000);
+	assert_true(fin_events > 2000);
 }
 
 int
