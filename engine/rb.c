@@ -300,6 +300,15 @@ log2_ceil(uint64_t v)
 	return v <= 1 ? 0 : 64u - (unsigned int)__builtin_clzll(v - 1);
 }
 
+void
+rb_expect(struct rb *b, uint32_t bytes)
+{
+	unsigned int k = log2_ceil(bytes), w = log2_ceil(b->window);
+
+	if (b->ring == NULL)
+		b->first_log2 = (uint8_t)(k < w ? k : w);
+}
+
 /* Replace the ring by one of at least need bytes (a power of two, at
  * least RB_MIN_CAP), keeping the bytes of [lo, hi), hi - lo <= both
  * capacities. need <= the smallest power of two >= W, so the class
@@ -545,6 +554,8 @@ rb_write(struct rb_pool *pool, struct rb *b, uint64_t off, const void *data,
 	    off == b->head && len <= b->window && len <= UINT64_MAX - off) {
 		unsigned int k = log2_ceil(len < RB_MIN_CAP ? RB_MIN_CAP : len);
 
+		if (k < b->first_log2)
+			k = b->first_log2;
 		b->ring = pool_get(pool, k, 0);
 		if (b->ring != NULL) {
 			b->cap_log2 = (uint8_t)k;
@@ -766,5 +777,7 @@ rb_set_window(struct rb_pool *pool, struct rb *b, uint32_t window)
 		b->ooo = NULL;
 	}
 	b->window = window;
+	if (b->first_log2 > log2_ceil(window))
+		b->first_log2 = (uint8_t)log2_ceil(window);
 	return 0;
 }

@@ -18,7 +18,7 @@
  *
  * Storage is a ring whose capacity is a power of two: it starts at the
  * first power of two >= what the first write needs (at least
- * RB_MIN_CAP) and grows on demand up to the smallest power of two >= W,
+ * RB_MIN_CAP, or what rb_expect announced) and grows on demand up to the smallest power of two >= W,
  * so a flow that carries 100 bytes costs 128 bytes of ring, not W. The
  * byte at offset o lives at ring[o & (capacity - 1)].
  *
@@ -104,6 +104,7 @@ struct rb {
 	uint8_t cap_log2;	/* capacity = 1 << cap_log2 when ring != NULL */
 	uint8_t nruns;
 	uint8_t policy;		/* enum rb_policy, RB_FIRST or RB_LAST */
+	uint8_t first_log2;	/* least size of the first ring (rb_expect) */
 };
 
 /*
@@ -143,6 +144,13 @@ rb_create(struct rb_pool *pool, uint32_t window);
  * (a side whose buffering was switched on mid-stream). */
 struct rb *
 rb_create_at(struct rb_pool *pool, uint32_t window, uint64_t off);
+
+/* Have the first ring hold at least `bytes` (within the window's ring)
+ * when the caller knows that more bytes follow the first write at once
+ * (a TCP segment without PSH): the ring then need not grow, and copy
+ * what it holds, on the next write. No effect once the ring exists. */
+void
+rb_expect(struct rb *b, uint32_t bytes);
 
 /* Return the buffer and its storage to the pool. NULL is a no-op. */
 void

@@ -579,6 +579,58 @@ test_max_runs(void **state)
 	rb_pool_destroy(p);
 }
 
+/* rb_expect sizes the first ring for the bytes announced, never past the
+ * window's ring (also when the window shrinks later), and changes nothing
+ * once a ring exists; the next write then fits without growing. */
+static void
+test_expect(void **state)
+{
+	struct rb_pool *p = rb_pool_create(0);
+	struct rb *b = rb_create_at(p, 65536, 5000);
+	struct rb_result res;
+	size_t hdr = rb_pool_bytes(p);
+
+	(void)state;
+	rb_expect(b, 2 * 1460);
+	pwr(p, b, 5000, 1460, 0, RB_FIRST, &res);
+	assert_int_equal(res.appended, 1460);
+	assert_int_equal(rb_capacity(b), 4096);
+	assert_int_equal(rb_pool_bytes(p), hdr + 4096);
+	rb_expect(b, 60000);		/* too late: no effect */
+	pwr(p, b, 6460, 1460, 1, RB_FIRST, &res);
+	assert_int_equal(rb_capacity(b), 4096);
+	expect_state(b, 5000, 7920, 7920);
+	expect_bytes(b, 5000, 1460, 0);
+	expect_bytes(b, 6460, 1460, 1);
+	pwr(p, b, 7920, 1460, 2, RB_FIRST, &res);
+	assert_int_equal(rb_capacity(b), 8192);
+	expect_bytes(b, 5000, 1460, 0);
+	expect_bytes(b, 7920, 1460, 2);
+	rb_destroy(p, b);
+
+	/* Without it, the first write's own size. */
+	b = rb_create(p, 65536);
+	pwr(p, b, 0, 1460, 0, RB_FIRST, &res);
+	assert_int_equal(rb_capacity(b), 2048);
+	rb_destroy(p, b);
+
+	/* Capped at the window's ring, then at a smaller window's. */
+	b = rb_create(p, 3000);
+	rb_expect(b, 100000);
+	pwr(p, b, 0, 100, 0, RB_FIRST, &res);
+	assert_int_equal(rb_capacity(b), 4096);
+	rb_destroy(p, b);
+	b = rb_create(p, 65536);
+	rb_expect(b, 65536);
+	assert_int_equal(rb_set_window(p, b, 1000), 0);
+	pwr(p, b, 0, 100, 0, RB_FIRST, &res);
+	assert_int_equal(rb_capacity(b), 1024);
+	expect_bytes(b, 0, 100, 0);
+	rb_destroy(p, b);
+	assert_int_equal(rb_pool_bytes(p), 0);
+	rb_pool_destroy(p);
+}
+
 static void
 test_growth(void **state)
 {
@@ -1571,6 +1623,7 @@ main(void)
 		cmocka_unit_test(test_replace_tail),
 		cmocka_unit_test(test_set_window),
 		cmocka_unit_test(test_huge_offsets),
+		cmocka_unit_test(test_expect),
 		cmocka_unit_test(test_differential),
 		cmocka_unit_test(test_differential_nomem),
 	};
