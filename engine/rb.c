@@ -81,18 +81,13 @@ pool_class_size(unsigned int cls)
 	return cls == RB_HDR_CLASS ? RB_HDR_SIZE : (size_t)1 << cls;
 }
 
-/* credit: bytes the caller frees right after (ring growth), so that a cap
- * is checked against what will remain, not the transient sum. */
-static void *
-pool_get(struct rb_pool *p, unsigned int cls, size_t credit)
+/* A new object of class cls (size bytes) when its free list is empty: a
+ * large one from malloc, else the class's slab space. */
+static __attribute__((noinline)) void *
+pool_get_slow(struct rb_pool *p, unsigned int cls, size_t size)
 {
-	size_t size = pool_class_size(cls);
 	void *o;
 
-	if (p == NULL)
-		return NULL;
-	if (p->cap != 0 && p->inuse - credit + size > p->cap)
-		return NULL;
 	if (size > RB_SLAB_OBJMAX) {
 		struct rb_big *big = malloc(sizeof(*big) + size);
 
@@ -107,34 +102,66 @@ pool_get(struct rb_pool *p, unsigned int cls, size_t credit)
 		p->inuse += size;
 		return big + 1;
 	}
-	if (p->freel[cls] != NULL) {
-		o = p->freel[cls];
-		RB_UNPOISON(o, sizeof(void *));
-		memcpy(&p->freel[cls], o, sizeof(void *));
-	} else {
-		if ((size_t)(p->bump_end[cls] - p->bump[cls]) <
-		    size + RB_REDZONE) {
-			struct rb_slab *s;
+	if ((size_t)(p->bump_end[cls] - p->bump[cls]) < size + RB_REDZONE) {
+		struct rb_slab *s;
 
-			s = malloc(sizeof(*s) + RB_SLAB_BYTES);
-			if (s == NULL)
-				return NULL;
-			s->next = p->slabs;
-			p->slabs = s;
-			p->reserved += sizeof(*s) + RB_SLAB_BYTES;
-			p->bump[cls] = (uint8_t *)(s + 1);
-			p->bump_end[cls] = p->bump[cls] + RB_SLAB_BYTES;
-			RB_POISON(p->bump[cls], RB_SLAB_BYTES);
-		}
-		o = p->bump[cls];
-		p->bump[cls] += size + RB_REDZONE;
+		s = malloc(sizeof(*s) + RB_SLAB_BYTES);
+		if (s == NULL)
+			return NULL;
+		s->next = p->slabs;
+		p->slabs = s;
+		p->reserved += sizeof(*s) + RB_SLAB_BYTES;
+		p->bump[cls] = (uint8_t *)(s + 1);
+		p->bump_end[cls] = p->bump[cls] + RB_SLAB_BYTES;
+		RB_POISON(p->bump[cls], RB_SLAB_BYTES);
 	}
+	o = p->bump[cls];
+	p->bump[cls] += size + RB_REDZONE;
 	RB_UNPOISON(o, size);
 	p->inuse += size;
 	return o;
 }
 
-static void
+/* credit: bytes the caller frees right after (ring growth), so that a cap
+ * is checked against what will remain, not the transient sum. Inline: a
+ * warm pool serves every flow side's header and first ring from the free
+ * lists (large objects never go on them). */
+static inline void *
+pool_get(struct rb_pool *p, unsigned int cls, size_t credit)
+{
+	size_t size = pool_class_size(cls);
+	void *o;
+
+	if (p == NULL)
+		return NULL;
+	if (p->cap != 0 && p->inuse - credit + size > p->cap)
+		return NULL;
+	o = p->freel[cls];
+	if (o == NULL)
+		return pool_get_slow(p, cls, size);
+	RB_UNPOISON(o, sizeof(void *));
+	memcpy(&p->freel[cls], o, sizeof(void *));
+	RB_UNPOISON(o, size);
+	p->inuse += size;
+	return o;
+}
+
+static __attribute__((noinline)) void
+pool_put_big(struct rb_pool *p, void *o, size_t size)
+{
+	struct rb_big *big = (struct rb_big *)o - 1;
+
+	if (big->prev != NULL)
+		big->prev->next = big->next;
+	else
+		p->bigs = big->next;
+	if (big->next != NULL)
+		big->next->prev = big->prev;
+	p->reserved -= sizeof(*big) + size;
+	free(big);
+}
+
+static inline void
 pool_put(struct rb_pool *p, unsigned int cls, void *o)
 {
 	size_t size = pool_class_size(cls);
@@ -143,16 +170,7 @@ pool_put(struct rb_pool *p, unsigned int cls, void *o)
 		return;
 	p->inuse -= size;
 	if (size > RB_SLAB_OBJMAX) {
-		struct rb_big *big = (struct rb_big *)o - 1;
-
-		if (big->prev != NULL)
-			big->prev->next = big->next;
-		else
-			p->bigs = big->next;
-		if (big->next != NULL)
-			big->next->prev = big->prev;
-		p->reserved -= sizeof(*big) + size;
-		free(big);
+		pool_put_big(p, o, size);
 		return;
 	}
 	memcpy(o, &p->freel[cls], sizeof(void *));
