@@ -520,13 +520,16 @@ next_packet:
 		case ST_PKT_GO:
 classify_packet:
 			classify(c, p->burst[p->i]);
-			if (c->socks.nraw > 0 && k->data != NULL)
-				flow_raw_jobs(c);
 			/* Stages run back to back until one has callbacks to
-			 * run (then the dispatch stage takes over). */
-			dispatch_then(c, ST_TCP);
-			if (p->stage != ST_TCP)
-				break;
+			 * run (then the dispatch stage takes over). Here only
+			 * raw sockets' can be queued: every stage before has
+			 * run its dispatch to the end. */
+			if (c->socks.nraw > 0 && k->data != NULL) {
+				flow_raw_jobs(c);
+				dispatch_then(c, ST_TCP);
+				if (p->stage != ST_TCP)
+					break;
+			}
 			/* fallthrough */
 		case ST_TCP:
 			if (k->pr.kind != PK_TCP || c->socks.npassive == 0) {
