@@ -795,6 +795,7 @@ rb_set_window(struct rb_pool *pool, struct rb *b, uint32_t window)
 		b->ooo = NULL;
 	}
 	b->window = window;
+	/* What rb_expect asked for stays within the new window's ring. */
 	if (b->first_log2 > log2_ceil(window))
 		b->first_log2 = (uint8_t)log2_ceil(window);
 	return 0;

@@ -18,9 +18,10 @@
  *
  * Storage is a ring whose capacity is a power of two: it starts at the
  * first power of two >= what the first write needs (at least
- * RB_MIN_CAP, or what rb_expect announced) and grows on demand up to the smallest power of two >= W,
- * so a flow that carries 100 bytes costs 128 bytes of ring, not W. The
- * byte at offset o lives at ring[o & (capacity - 1)].
+ * RB_MIN_CAP, or what rb_expect announced) and grows on demand up to
+ * the smallest power of two >= W, so a flow that carries 100 bytes
+ * costs 128 bytes of ring, not W. The byte at offset o lives at
+ * ring[o & (capacity - 1)].
  *
  * Writing [off, off + len) (rb_write):
  *  1. bytes below head are ignored and set `overlap`;

@@ -427,8 +427,7 @@ recv_fin_step(struct half *r, const struct seg *g, unsigned int fl)
 {
 	if (r->flags & HF_FIN_RCVD)
 		return 0;
-	if ((fl & (TH_FIN | TH_ACK | TH_SYN | TH_RST)) == (TH_FIN | TH_ACK) &&
-	    (r->flags & HF_IRS)) {
+	if (fsm_fin_flags_ok(fl) && (r->flags & HF_IRS)) {
 		int64_t off = fsm_seq_to_off(r, g->seq) + (int64_t)g->len;
 
 		switch (r->state) {

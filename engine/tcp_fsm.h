@@ -163,13 +163,20 @@ fsm_quiet_ack(struct half *s, struct half *r, const struct seg *g,
 uint32_t
 fsm_quiet_fin(struct half *r, const struct seg *g);
 
-/* Whether a receiver takes the FIN of segment g: only with ACK and
- * without SYN or RST (fsm_recv_fin; the flow engine's unbuffered sides). */
+/* Whether a receiver takes the FIN of a segment with these flags, or of
+ * segment g: only with ACK and without SYN or RST (fsm_recv_fin; the flow
+ * engine's unbuffered sides). */
+static inline int
+fsm_fin_flags_ok(unsigned int flags)
+{
+	return (flags & (TH_FIN | TH_ACK | TH_SYN | TH_RST)) ==
+	       (TH_FIN | TH_ACK);
+}
+
 static inline int
 fsm_fin_acceptable(const struct seg *g)
 {
-	return (g->flags & (TH_FIN | TH_ACK | TH_SYN | TH_RST)) ==
-	       (TH_FIN | TH_ACK);
+	return fsm_fin_flags_ok(g->flags);
 }
 
 /* Advance rcv_off over in-order payload when the side keeps no buffer:
