@@ -1,7 +1,7 @@
 /*
  * fuzz_rb.c - fuzz target of the reassembly buffer (engine/rb.c): the
  * input is a program of writes, reads, window and policy changes, tail
- * replacements and dry runs on two buffers sharing one pool (with or
+ * replacements, first-ring size hints and dry runs on two buffers sharing one pool (with or
  * without a memory cap), created at offset 0, at a random offset or just
  * below 2^64.
  *
@@ -367,6 +367,7 @@ op_misc(struct rb_pool *pool, struct model *m, struct fuzz_in *in)
 {
 	uint64_t h = rb_head(m->b), n = rb_next(m->b), e = rb_end(m->b);
 	struct rb_result res;
+	uint32_t cap;
 
 	FUZZ_CHECK(rb_set_policy(m->b, fuzz_u8(in) & 1) == 0);
 	FUZZ_CHECK(rb_set_policy(m->b, 2) == -1);
@@ -380,6 +381,12 @@ op_misc(struct rb_pool *pool, struct model *m, struct fuzz_in *in)
 	FUZZ_CHECK(rb_write(pool, m->b, n, seg, 0, RB_FIRST, NULL) == 0);
 	FUZZ_CHECK(rb_replace_tail(pool, m->b, 0, NULL, 1) == -1);
 	FUZZ_CHECK(rb_set_window(pool, NULL, RB_WINDOW_MIN) == -1);
+	/* A hint for the first ring's size (any size: check_buffer keeps
+	 * every ring within the window's, also after later window
+	 * changes) moves no byte and no ring that exists. */
+	cap = rb_capacity(m->b);
+	rb_expect(m->b, fuzz_u32(in) >> (fuzz_u8(in) % 32));
+	FUZZ_CHECK(rb_capacity(m->b) == cap);
 	FUZZ_CHECK(rb_head(m->b) == h && rb_next(m->b) == n &&
 		   rb_end(m->b) == e);
 }

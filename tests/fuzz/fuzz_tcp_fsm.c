@@ -15,7 +15,10 @@
  * the sending side's call leaves the peer alone; the sequence numbers of
  * a synchronized half do not change; rcv_off never goes back once the
  * peer's ISN is known, matches fsm_seq_to_off, and equals the buffer's
- * next offset; a pending FIN lies ahead of rcv_off; the flag rules.
+ * next offset; a pending FIN lies ahead of rcv_off; the flag rules. For
+ * segments with ACK and without SYN or RST, the quiet path's entries
+ * (fsm_quiet_ack, fsm_quiet_fin) on copies of the halves give the same
+ * halves and events as the steps one by one.
  */
 #include <string.h>
 
@@ -187,9 +190,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t b0 = fuzz_u8(&in);
 		int s = b0 & 1, r = s ^ 1, rex = -1, accept = -1;
 		struct half *snd = &h[s], *rcv = &h[r];
-		struct half before_s, before_r;
+		struct half before_s, before_r, q[2];
 		struct seg g;
-		uint32_t ev;
+		uint32_t ev, qev = 0;
+		int quiet, qaccept = -1;
 
 		g.flags = (uint8_t)((b0 >> 1) & (TH_FIN | TH_SYN | TH_RST |
 						 TH_PSH | TH_ACK));
@@ -198,6 +202,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g.len = fuzz_u16(&in) % 3000;
 		g.win = fuzz_u16(&in);
 		g.wscale = (int8_t)((int8_t)fuzz_u8(&in) % 17);
+
+		/* The quiet path's one-call steps, on copies, for what the
+		 * engine gives them: ACK, no SYN or RST. */
+		quiet = (g.flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK;
+		if (quiet) {
+			q[0] = h[0];
+			q[1] = h[1];
+			qev = fsm_quiet_ack(&q[s], &q[r], &g, &qaccept);
+		}
 
 		/* The sender's stack; the receiver is only read. */
 		before_s = *snd;
@@ -221,6 +234,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(accept == 0 || accept == 1);
 		FUZZ_CHECK(memcmp(snd, &before_s, sizeof(*snd)) == 0);
 		check_step(&before_r, rcv, ev);
+		if (quiet)
+			FUZZ_CHECK(qev == ev && qaccept == accept &&
+				   memcmp(q, h, sizeof(h)) == 0);
 		if (accept)
 			FUZZ_CHECK(rcv->flags & HF_IRS);
 
@@ -258,7 +274,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* FIN processing after the payload. */
 		before_s = *snd;
 		before_r = *rcv;
+		q[r] = *rcv;
+		qev = quiet ? fsm_quiet_fin(&q[r], &g) : 0;
 		ev = fsm_recv_fin(rcv, snd, &g);
+		if (quiet)
+			FUZZ_CHECK(qev == ev &&
+				   memcmp(&q[r], rcv, sizeof(*rcv)) == 0);
 		FUZZ_CHECK(memcmp(snd, &before_s, sizeof(*snd)) == 0);
 		check_step(&before_r, rcv, ev);
 		FUZZ_CHECK(!(ev & (MOS_ON_CONN_START | MOS_ON_REXMIT)));
