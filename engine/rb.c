@@ -768,16 +768,18 @@ rb_set_window(struct rb_pool *pool, struct rb *b, uint32_t window)
 {
 	struct rb_iv p[RB_MAX_RUNS + 1];
 	uint64_t end, h, need, nxt;
+	unsigned int wk;
 	uint32_t maxcap;
 	int np, j, i;
 
 	if (b == NULL || window < RB_WINDOW_MIN || window > RB_WINDOW_MAX)
 		return -1;
+	wk = log2_ceil(window);
+	maxcap = 1u << wk;
 	np = rb_blocks(b, p);
 	end = rb_end(b);
 	need = end - b->head > window ? end - window : b->head;
 	h = rb_advance(p, np, b->head, need, &j);
-	maxcap = 1u << log2_ceil(window);
 	/* A smaller window gives its memory back. */
 	if (rb_capacity(b) > maxcap && rb_resize(pool, b, maxcap, h, end) != 0)
 		return -1;
@@ -796,7 +798,7 @@ rb_set_window(struct rb_pool *pool, struct rb *b, uint32_t window)
 	}
 	b->window = window;
 	/* What rb_expect asked for stays within the new window's ring. */
-	if (b->first_log2 > log2_ceil(window))
-		b->first_log2 = (uint8_t)log2_ceil(window);
+	if (b->first_log2 > wk)
+		b->first_log2 = (uint8_t)wk;
 	return 0;
 }

@@ -384,13 +384,19 @@ fsm_recv_ctl(struct half *r, const struct half *peer, const struct seg *g,
 	return recv_ctl_step(r, g, g->flags, accept_data);
 }
 
+/* The flags of a segment the quiet entries take (their callers check: ACK
+ * set, SYN and RST clear), with those three bits known to the compiler. */
+static inline unsigned int
+quiet_flags(const struct seg *g)
+{
+	return (g->flags & ~(unsigned int)(TH_SYN | TH_RST)) | TH_ACK;
+}
+
 uint32_t
 fsm_quiet_ack(struct half *s, struct half *r, const struct seg *g,
 	      int *accept_data)
 {
-	/* The caller checked: ACK set, SYN and RST clear. */
-	unsigned int fl = (g->flags & ~(unsigned int)(TH_SYN | TH_RST)) |
-			  TH_ACK;
+	unsigned int fl = quiet_flags(g);
 	int rex;
 
 	send_step(s, r, g, fl, &rex);
@@ -462,9 +468,7 @@ fsm_recv_fin(struct half *r, const struct half *peer, const struct seg *g)
 uint32_t
 fsm_quiet_fin(struct half *r, const struct seg *g)
 {
-	return recv_fin_step(r, g, (g->flags & ~(unsigned int)(TH_SYN |
-							       TH_RST)) |
-				  TH_ACK);
+	return recv_fin_step(r, g, quiet_flags(g));
 }
 
 const char *
