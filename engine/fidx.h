@@ -83,7 +83,7 @@ fidx_prefetch(const struct fidx *x, uint32_t hash)
 
 /* The entry holding a key, or NULL; *passed counts the buckets probed
  * before its own. */
-static inline struct fidx_ent *
+static inline __attribute__((always_inline)) struct fidx_ent *
 fidx_find(const struct fidx *x, uint64_t ips, uint32_t ports, uint32_t hash,
 	  uint32_t *passed)
 {
