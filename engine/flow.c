@@ -60,7 +60,7 @@ read_wscale(struct pipe_pkt *k, const uint8_t *t)
  * rewritten it). Options are looked at only on SYNs, for window scaling.
  * Inlined into flow_begin, which reads every segment (callgrind: the
  * call was 5 instructions a packet). */
-static inline void
+static inline __attribute__((always_inline)) void
 read_seg(struct pipe_pkt *k, const uint8_t *t)
 {
 	k->g.seq = rd32(t + 4);
@@ -146,7 +146,7 @@ key_hash(const struct fkey *k)
 }
 
 /* The 4-tuple of the IPv4 header at ip and the TCP header at t. */
-static inline void
+static inline __attribute__((always_inline)) void
 tuple_at(const uint8_t *ip, const uint8_t *t, uint32_t *sa, uint32_t *da,
 	 uint16_t *sp, uint16_t *dp)
 {
