@@ -298,7 +298,10 @@ ring_put(uint8_t *ring, uint32_t cap, uint64_t off, const uint8_t *src,
 	uint64_t first = n < cap - pos ? n : cap - pos;
 
 	memcpy(ring + pos, src, first);
-	memcpy(ring, src + first, n - first);
+	/* Most writes do not wrap: a call for 0 bytes costs about 15
+	 * instructions, some 3 a packet of the http replay. */
+	if (n != first)
+		memcpy(ring, src + first, n - first);
 }
 
 static void
@@ -309,7 +312,8 @@ ring_get(const uint8_t *ring, uint32_t cap, uint64_t off, uint8_t *dst,
 	uint64_t first = n < cap - pos ? n : cap - pos;
 
 	memcpy(dst, ring + pos, first);
-	memcpy(dst + first, ring, n - first);
+	if (n != first)
+		memcpy(dst + first, ring, n - first);
 }
 
 static unsigned int
