@@ -34,13 +34,15 @@ is too late. Three ways out were considered:
   the new segment is forwarded, itself rewritten in place.
 This script does the last: no length ever changes, so sequence numbers
 stay as the endpoints chose them and a retransmission of any segment can
-be rewritten the same way again (each direction remembers where its last
-64 occurrences were, by sequence number, and rewrites any byte of them a
-retransmission carries). The cost: a segment that ends with a prefix of
-PATTERN (at most L-1 bytes, L = #PATTERN) is held whole and reaches the
-receiver only with the sender's next segment, so a sender that stops
-right there, waiting for its peer, waits until its FIN, its RST or the
-flow's end releases them. Held segments are counted by moonbox as
+be rewritten the same way again (each direction remembers where its
+occurrences were, by sequence number, until the receiver acknowledges
+them, and rewrites any byte of them a retransmission carries; the last 64
+are kept after that too, for spurious retransmissions, and at most 8192
+unacknowledged ones, the oldest forgotten first). The cost: a segment
+that ends with a prefix of PATTERN (at most L-1 bytes, L = #PATTERN) is
+held whole and reaches the receiver only with the sender's next
+segment, so a sender that stops right there, waiting for its peer, waits
+until its FIN, its RST or the flow's end releases them. Held segments are counted by moonbox as
 dropped_by_policy and their re-sent copies as pkts_sent.
 
 A sender that sends held bytes again is waiting for them: after a
@@ -101,7 +103,10 @@ local REP = ffi.new("uint8_t[?]", L)
 ffi.copy(REP, replacement, L)
 local P0 = PAT[0]
 
-local LOG_SIZE = 64
+-- Occurrences remembered per side: all the receiver has not acknowledged
+-- (a sender may go back a whole window, and a receiver that lacks those
+-- bytes keeps them), but at least the last LOG_KEEP and at most LOG_MAX.
+local LOG_KEEP, LOG_MAX = 64, 8192
 
 -- Sequence number arithmetic (numbers in [0, 2^32)).
 local function seqdiff(a, b) return tobit(a - b) end
@@ -114,9 +119,9 @@ local function seqadd(a, n) return (a + n) % 4294967296 end
 -- ahead of nxt, sorted, disjoint and not touching; held: list of held
 -- segments (a frame copy with its payload bytes before `pend` already
 -- final), hseq: sequence number of the first held byte, pend: where the
--- pending prefix starts; lg: ring of the last occurrences' sequence
--- numbers (lgi: next slot).
-local nxt, ahead, held, hseq, pend, lg, lgi = {}, {}, {}, {}, {}, {}, {}
+-- pending prefix starts; lg: log of the occurrences' sequence numbers, in
+-- stream order, in lg[key][h..t].
+local nxt, ahead, held, hseq, pend, lg = {}, {}, {}, {}, {}, {}
 -- hrx: retransmissions of held bytes that found nothing final to send;
 -- peeks: first bytes of dropped segments ahead of a gap ({ n = count,
 -- at = bytes by sequence number }); carry: start of an occurrence that
@@ -130,20 +135,81 @@ local AHEAD_MAX = 64
 local noccur, nsplit, nheld, nrexmit, nahead, ngiveup, nerrors =
     0, 0, 0, 0, 0, 0, 0
 
+-- Logs longer than LOG_KEEP (log.big): while there is none, as with most
+-- traffic, an ACK costs no look-up (a look-up in every callback cost the
+-- script about 80 instructions a packet, callgrind).
+local nbig = 0
+
+-- First index of a log whose occurrence starts at or after s (t + 1 if
+-- none does; the slot after t is always empty).
+local function log_from(log, s)
+    local lo, hi = log.h, log.t + 1
+    while lo < hi do
+        local mid = rshift(lo + hi, 1)
+        if seqdiff(log[mid], s) < 0 then lo = mid + 1 else hi = mid end
+    end
+    return lo
+end
+
+-- Forget the log's oldest occurrences up to index `to`; the live entries
+-- move to the front once the dead slots outnumber them.
+local function log_cut(log, to)
+    local h, t = log.h, log.t
+    if log.big and t - to <= LOG_KEEP then
+        log.big = false
+        nbig = nbig - 1
+    end
+    for i = h, to do log[i] = nil end
+    h = to + 1
+    if h > 256 and h - 1 > t - h + 1 then
+        local k = 0
+        for i = h, t do
+            k = k + 1
+            log[k] = log[i]
+            log[i] = nil
+        end
+        h, t = 1, k
+    end
+    log.h, log.t = h, t
+end
+
 -- Remember an occurrence starting at sequence number s; true if new.
+-- Occurrences mostly come in stream order: one comparison appends them.
 local function remember(key, s)
-    local ring = lg[key]
-    if ring == nil then
-        ring = {}
-        lg[key], lgi[key] = ring, 1
+    local log = lg[key]
+    if log == nil then
+        log = { h = 1, t = 0 }
+        lg[key] = log
     end
-    for i = 1, LOG_SIZE do
-        if ring[i] == s then return false end
+    local t = log.t
+    if t < log.h or seqdiff(s, log[t]) > 0 then
+        log[t + 1] = s
+    else
+        local i = log_from(log, s)
+        if log[i] == s then return false end
+        for j = t, i, -1 do log[j + 1] = log[j] end
+        log[i] = s
     end
-    local i = lgi[key]
-    ring[i] = s
-    lgi[key] = i == LOG_SIZE and 1 or i + 1
+    log.t = t + 1
+    if t + 1 - log.h >= LOG_KEEP and not log.big then
+        log.big = true
+        nbig = nbig + 1
+    end
+    if t + 1 - log.h >= LOG_MAX then log_cut(log, log.h) end
     return true
+end
+
+-- The receiver of a side acknowledged the bytes before `a`: forget the
+-- occurrences that end there, but for the last LOG_KEEP. An ack beyond
+-- the bytes that left in order acknowledges nothing moonbox forwarded
+-- (a receiver ignores it).
+local function acked(key, a)
+    local log, e = lg[key], nxt[key]
+    if e == nil or seqdiff(a, e) > 0 then return end
+    local to = log.h - 1
+    local last = log.t - LOG_KEEP
+    while to < last and seqdiff(log[to + 1] + L, a) <= 0 do to = to + 1 end
+    if to >= log.h then log_cut(log, to) end
 end
 
 -- Occurrences in b[from, n): their starts go to pos[1..k]; returns k and
@@ -335,18 +401,26 @@ local pinfo = ffi.new("struct pkt_info")
 
 -- Queue the bytes of remembered occurrences that cross the start of n
 -- bytes at seq (and their end too, if `ends`): a scan of the bytes alone
--- does not find them.
+-- does not find them. (Non-overlapping occurrences: one at each edge, but
+-- the loops take any the log has.)
 local function straddlers(key, seq, n, ends)
-    local ring = lg[key]
-    if ring == nil then return end
-    for i = 1, LOG_SIZE do
-        local s = ring[i]
-        if s ~= nil then
-            local d = seqdiff(s, seq)
-            if d > -L and d < n and (d < 0 or (ends and d + L > n)) then
-                nrexmit = nrexmit + overlap(d, 0, n, nil)
-            end
-        end
+    local log = lg[key]
+    if log == nil then return end
+    local i = log_from(log, seqadd(seq, 1 - L))
+    local t = log.t
+    while i <= t do
+        local d = seqdiff(log[i], seq)
+        if d >= 0 then break end
+        nrexmit = nrexmit + overlap(d, 0, n, nil)
+        i = i + 1
+    end
+    if not ends then return end
+    local j = log_from(log, seqadd(seq, n)) - 1
+    while j >= i do
+        local d = seqdiff(log[j], seq)
+        if d + L <= n then break end
+        nrexmit = nrexmit + overlap(d, 0, n, nil)
+        j = j - 1
     end
 end
 
@@ -682,6 +756,12 @@ local function on_pkt(m, sock, side)
     local th = p.tcph
     local key = sock * 2 + side
     local seq, n = p.seq, p.payloadlen
+    if nbig > 0 and th.ack ~= 0 then
+        -- It acknowledges the other side's bytes.
+        local okey = key + 1 - 2 * side
+        local log = lg[okey]
+        if log ~= nil and log.big then acked(okey, p.ack_seq) end
+    end
     if th.syn ~= 0 then
         local s = seqadd(seq, 1 + n)
         nxt[key] = s
@@ -745,8 +825,11 @@ local function on_end(m, sock)
         release(m, sock, key)
         clear(nxt, key)
         clear(ahead, key)
-        clear(lg, key)
-        clear(lgi, key)
+        local log = lg[key]
+        if log ~= nil then
+            if log.big then nbig = nbig - 1 end
+            lg[key] = nil
+        end
         clear(peeks, key)
         clear(carry, key)
         clear(hrx, key)

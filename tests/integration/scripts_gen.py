@@ -30,6 +30,10 @@ with /usr/bin/python3 (the interpreter that has scapy).
       --gaps: instead, each side's segments cross a path that loses a
       fifth of them before the middlebox: segments come ahead of gaps,
       and the sender goes back to each lost one (see lossy).
+      --behind: instead, long streams dense with occurrences cross a path
+      that loses some segments after the middlebox: their receiver
+      acknowledges up to the first one it lacks, and the sender sends it
+      again from 20 to 120 segments later (see behind).
   http OUT.pcap EXPECT.txt --seed S [--conns N]
       HTTP/1.1 flows with pipelined requests cut at random places (inside
       lines, inside CRLF), request bodies (Content-Length, chunked),
@@ -93,11 +97,12 @@ class Conn:
         self.nxt = [(self.isn[0] + 1) & 0xffffffff,
                     (self.isn[1] + 1) & 0xffffffff]
 
-    def pkt(self, d, flags, data=b"", seq=None):
+    def pkt(self, d, flags, data=b"", seq=None, ack=None):
         s, sp, t, tp = self.addr[d]
         if seq is None:
             seq = self.nxt[d]
-        ack = self.nxt[1 - d] if flags & ACK else 0
+        if ack is None:
+            ack = self.nxt[1 - d] if flags & ACK else 0
         p = (Ether(src=MAC_C if d == 0 else MAC_S,
                    dst=MAC_S if d == 0 else MAC_C) /
              IP(src=s, dst=t, id=random.randrange(65536)) /
@@ -353,6 +358,57 @@ def gap_plan(c, streams, close, rnd):
     return plan
 
 
+def behind(segs, rnd):
+    """A sender's transmissions of segs [(seq, data)] over a path that
+    loses some of them after the middlebox: [(seq, data, lost)], each lost
+    one sent again (sometimes with its follower) 20 to 120 transmissions
+    later, when many occurrences have gone by since."""
+    out, due = [], []
+    for i, (s, data) in enumerate(segs):
+        lost = rnd.random() < 0.06
+        out.append((s, data, lost))
+        if lost:
+            due.append((len(out) + rnd.randrange(20, 120), i))
+        for when, j in [x for x in due if x[0] <= len(out)]:
+            due.remove((when, j))
+            d = segs[j][1]
+            if j + 1 < len(segs) and rnd.random() < 0.3:
+                d += segs[j + 1][1]
+            out.append((segs[j][0], d, False))
+    for _, j in due:
+        out.append((segs[j][0], segs[j][1], False))
+    return out
+
+
+def behind_plan(c, streams, rnd):
+    """Both sides' transmissions (see behind) mixed, each packet
+    acknowledging what its sender has received in order of the other
+    side's stream; then FINs."""
+    plan = [c.syn(), c.synack(), c.ack(0)]
+    tx, got, rcv = [], [{}, {}], [c.nxt[0], c.nxt[1]]
+    for d in (0, 1):
+        segs = []
+        for data in streams[d]:
+            segs.append((c.nxt[d], data))
+            c.nxt[d] = (c.nxt[d] + len(data)) & 0xffffffff
+        tx.append(behind(segs, rnd))
+    while tx[0] or tx[1]:
+        d = rnd.choice([x for x in (0, 1) if tx[x]])
+        s, data, lost = tx[d].pop(0)
+        plan.append(c.pkt(d, ACK | PSH, data, seq=s, ack=rcv[1 - d]))
+        if not lost:
+            got[d][s] = max(got[d].get(s, 0), len(data))
+            while rcv[d] in got[d]:
+                rcv[d] = (rcv[d] + got[d][rcv[d]]) & 0xffffffff
+        if rnd.random() < 0.3:
+            plan.append(c.pkt(1 - d, ACK, ack=rcv[d]))
+    for d in (0, 1):
+        plan.append(c.send(d, b"", FIN | ACK))
+    plan.append(c.ack(0))
+    plan.append(c.ack(1))
+    return plan
+
+
 def gen_rewrite(a):
     rnd = random.Random(a.seed)
     pat = a.pattern.encode()
@@ -365,7 +421,8 @@ def gen_rewrite(a):
         streams = []
         for d in (0, 1):
             parts = []
-            for _ in range(rnd.randrange(5, 40)):
+            for _ in range(rnd.randrange(400, 600) if a.behind
+                           else rnd.randrange(5, 40)):
                 k = rnd.random()
                 if k < 0.3:
                     parts.append(pat)
@@ -389,6 +446,12 @@ def gen_rewrite(a):
         conns.append((c, streams, rnd.randrange(4)))
     # Interleave the connections' packets.
     plans = []
+    if a.behind:
+        for c, streams, _ in conns:
+            plans.append(behind_plan(c, streams, rnd))
+        cap.interleave(plans, rnd)
+        cap.write(a.out)
+        return
     if a.gaps:
         for c, streams, close in conns:
             plans.append(gap_plan(c, streams, close, rnd))
@@ -596,6 +659,8 @@ def main():
     p.add_argument("--conns", type=int, default=30)
     p.add_argument("--gaps", action="store_true",
                    help="a lossy path before the middlebox (see lossy)")
+    p.add_argument("--behind", action="store_true",
+                   help="a lossy path after the middlebox (see behind)")
     p = sub.add_parser("http")
     p.add_argument("out")
     p.add_argument("expect")

@@ -377,7 +377,9 @@ lost=$(lost_frames)
 [ "${lost:-0}" -gt 0 ] || fail "rewrite under loss: no frame was lost"
 for i in 1 2 3 4; do
 	cmp -s "got$i" www/text.want || fail "rewrite under loss: download $i \
-is not the rewritten file ($(cmp "got$i" www/text.want 2>&1 | head -1))"
+is not the rewritten file ($(cmp "got$i" www/text.want 2>&1 | head -1); \
+$lost frames lost; $(cat rewrite_loss.out); $(json_get rewrite_loss.json \
+dropped_tx_full) frames moonbox could not send)"
 done
 # The hard case happened: segments ahead of a gap that could not go.
 ahead=$(sed -n 's/.* \([0-9]*\) segments ahead of a gap dropped.*/\1/p' \
