@@ -52,7 +52,13 @@ at once, alone (the retransmission itself is dropped), and only the
 prefix stays held. If the sender then sends nothing but the prefix, the
 next bytes never come: after STUCK such retransmissions the prefix goes
 unchanged (counted as given up; a wrong result if the next bytes would
-have completed the pattern).
+have completed the pattern). A SACK of the prefix sent to the sender
+does not move it on: the prefix starts at the receiver's cumulative ACK,
+where no SACK block can start (RFC 2018 reports only data after a hole;
+a Linux 6.18 sender sent one went on sending the prefix alone). An ACK
+of it on the receiver's behalf would, but would make moonbox answerable
+for the prefix's delivery, and would stall a sender that has nothing
+more to send.
 
 Segments arriving ahead of a gap (a frame lost before moonbox, or
 reordered) cannot be decided alone at their edges: an occurrence may
@@ -68,9 +74,10 @@ no duplicate ACKs, and each loss would cost the sender a retransmission
 timeout.) A segment that fills a gap up to bytes that already left is not
 held. The first bytes of a dropped segment are kept until the gap fills:
 when the segment before it comes and ends with a pending prefix, they
-decide it at once, and nothing is held (so the timeout case above does
-not arise from a loss before moonbox). SYN segments' data is not
-inspected.
+decide it at once, and nothing is held (so a loss before moonbox leads
+to the timeout case above only when the bytes after a held prefix are
+lost again and again, as in a trial through Linux that lost four copies
+of them). SYN segments' data is not inspected.
 
 Output (stdout, at the end, one line per core):
     rewrite: core C: N occurrences rewritten (S split across segments),
