@@ -180,32 +180,43 @@ for seed in 1 2 3; do
 	done
 done
 
+# rewrite_copies NAME SEED MIN PATTERN REPLACEMENT GEN-ARGS...: a capture
+# from scripts_gen.py rewrite (GEN-ARGS: its path's kind) through
+# rewrite.lua on one core; every copy of every output segment must hold
+# the rewritten bytes of its place, more than MIN occurrences, checksums
+# good. The script's line is in $TMP/NAME.out.
+rewrite_copies() {
+	local n=$1 seed=$2 min=$3 pat=$4 rep=$5 cap="$TMP/$1.pcap" found
+
+	shift 5
+	"$PY" "$GEN" rewrite "$cap" --pattern "$pat" --seed "$seed" "$@" ||
+		fail "scripts_gen.py rewrite $*"
+	policy "$n" 1 "$cap" "$TMP/$n.out.pcap" "$SCRIPTS/rewrite.lua" \
+		"$pat" "$rep"
+	found=$("$PY" "$CHK" copies "$cap" "$TMP/$n.out.pcap" "$pat" "$rep") ||
+		fail "$n: $found"
+	[ "$found" -gt "$min" ] || fail "$n: only $found occurrences"
+	checksums_ok "$TMP/$n.out.pcap"
+}
+copy_pairs=(ABABAC:nonona aaab:XYZW SECRET-TOKEN:'[redacted!!]' HELLO:WORLD)
+
 # A lossy path before moonbox: segments come ahead of gaps, the sender
 # goes back (merging segments, resending a predecessor with its follower).
 # tcpflow keeps one copy of each byte, so every copy is checked, by its
 # sequence number. (The seeds are ones whose runs give no prefix up: a
 # prefix given up may be wrong by design; scenario/rewrite covers that.)
 for seed in 2 3 4 5; do
-	for pair in ABABAC:nonona aaab:XYZW SECRET-TOKEN:'[redacted!!]' HELLO:WORLD; do
+	for pair in "${copy_pairs[@]}"; do
 		pat=${pair%:*}
-		rep=${pair#*:}
 		step "rewrite: segments ahead of gaps, $pat, seed $seed"
 		n="gap$seed$pat"
-		cap="$TMP/$n.pcap"
-		"$PY" "$GEN" rewrite "$cap" --pattern "$pat" --seed $seed --gaps ||
-			fail "scripts_gen.py rewrite --gaps"
-		policy $n 1 "$cap" "$TMP/$n.out.pcap" "$SCRIPTS/rewrite.lua" \
-			"$pat" "$rep"
-		found=$("$PY" "$CHK" copies "$cap" "$TMP/$n.out.pcap" "$pat" "$rep") ||
-			fail "$n: $found"
-		[ "$found" -gt 50 ] || fail "$n: only $found occurrences"
+		rewrite_copies "$n" "$seed" 50 "$pat" "${pair#*:}" --gaps
 		[ "$(sum_field "$TMP/$n.out" \
 			'.*, \([0-9]*\) segments ahead of a gap.*')" -gt 10 ] ||
 			fail "$n: few segments ahead of a gap: $(cat "$TMP/$n.out")"
 		assert_eq "$(sum_field "$TMP/$n.out" \
 			'.*, \([0-9]*\) pending prefixes given up.*')" 0 \
 			"$n: prefixes given up"
-		checksums_ok "$TMP/$n.out.pcap"
 	done
 done
 
@@ -214,23 +225,15 @@ done
 # occurrences on. Its copy must be rewritten as the first one was, edges
 # too (a log of the last 64 occurrences failed at every seed).
 for seed in 1 2; do
-	for pair in ABABAC:nonona aaab:XYZW SECRET-TOKEN:'[redacted!!]' HELLO:WORLD; do
+	for pair in "${copy_pairs[@]}"; do
 		pat=${pair%:*}
-		rep=${pair#*:}
 		step "rewrite: segments sent again far behind, $pat, seed $seed"
 		n="far$seed$pat"
-		cap="$TMP/$n.pcap"
-		"$PY" "$GEN" rewrite "$cap" --pattern "$pat" --seed $seed \
-			--conns 8 --behind || fail "scripts_gen.py rewrite --behind"
-		policy $n 1 "$cap" "$TMP/$n.out.pcap" "$SCRIPTS/rewrite.lua" \
-			"$pat" "$rep"
-		found=$("$PY" "$CHK" copies "$cap" "$TMP/$n.out.pcap" "$pat" "$rep") ||
-			fail "$n: $found"
-		[ "$found" -gt 1000 ] || fail "$n: only $found occurrences"
+		rewrite_copies "$n" "$seed" 1000 "$pat" "${pair#*:}" --conns 8 \
+			--behind
 		[ "$(sum_field "$TMP/$n.out" \
 			'.*, \([0-9]*\) retransmitted bytes rewritten again.*')" -gt 100 ] ||
 			fail "$n: few retransmitted bytes: $(cat "$TMP/$n.out")"
-		checksums_ok "$TMP/$n.out.pcap"
 	done
 done
 
