@@ -42,8 +42,9 @@ unacknowledged ones, the oldest forgotten first). The cost: a segment
 that ends with a prefix of PATTERN (at most L-1 bytes, L = #PATTERN) is
 held whole and reaches the receiver only with the sender's next
 segment, so a sender that stops right there, waiting for its peer, waits
-until its FIN, its RST or the flow's end releases them. Held segments are counted by moonbox as
-dropped_by_policy and their re-sent copies as pkts_sent.
+until its FIN, its RST or the flow's end releases them. Held segments
+are counted by moonbox as dropped_by_policy and their re-sent copies as
+pkts_sent.
 
 A sender that sends held bytes again is waiting for them: after a
 retransmission timeout it sends nothing but its first unacknowledged
