@@ -7,6 +7,13 @@ prints what it found and exits 1 with the reason when it fails.
       per-direction streams (tcpflow's files): every output file is the
       input file with each occurrence of PATTERN replaced (left to right,
       without overlap); prints the number of occurrences.
+  download GOT ORIG PATTERN REPLACEMENT GIVEN_UP
+      GOT is ORIG with each occurrence of PATTERN replaced, except that
+      the bytes of at most GIVEN_UP occurrences may have passed as they
+      were (rewrite.lua sends a pending prefix unchanged when it gives it
+      up: its scripts/rewrite.lua header says when); every other byte
+      must be the rewritten one. Prints the number of occurrences that
+      passed unchanged, in whole or in part.
   copies IN.pcap OUT.pcap PATTERN REPLACEMENT
       every copy of every output data segment, by its sequence number,
       holds the bytes of its direction's input stream with each
@@ -35,6 +42,7 @@ prints what it found and exits 1 with the reason when it fails.
       the log lines http_log.lua must write, from tshark's HTTP dissector
       (requests and responses of each flow paired in order), sorted.
 """
+import bisect
 import ipaddress
 import json
 import os
@@ -76,6 +84,39 @@ def cmd_replaced(din, dout, pat, rep):
                  % (f, at, len(b), len(want), b[at:at + 20],
                     want[at:at + 20]))
     print(total)
+
+
+def cmd_download(got_path, orig_path, pat, rep, given_up):
+    pat, rep = pat.encode(), rep.encode()
+    with open(got_path, "rb") as f:
+        got = f.read()
+    with open(orig_path, "rb") as f:
+        orig = f.read()
+    want = orig.replace(pat, rep)
+    if len(got) != len(want):
+        fail("%s: %d bytes, want %d" % (got_path, len(got), len(want)))
+    # Occurrences as replace() finds them: left to right, no overlap.
+    starts = []
+    at = orig.find(pat)
+    while at >= 0:
+        starts.append(at)
+        at = orig.find(pat, at + len(pat))
+    unchanged = set()
+    diff = (i for i, (a, b) in enumerate(zip(got, want)) if a != b)
+    for i in diff:
+        k = bisect.bisect_right(starts, i) - 1
+        if k < 0 or i >= starts[k] + len(pat) or got[i] != orig[i]:
+            fail("%s: byte %d is %r: neither the rewritten byte %r nor an "
+                 "original one inside an occurrence (context %r, want %r)"
+                 % (got_path, i, got[i:i + 1], want[i:i + 1],
+                    got[max(0, i - 10):i + 10], want[max(0, i - 10):i + 10]))
+        unchanged.add(k)
+    if len(unchanged) > int(given_up):
+        fail("%s: %d occurrences passed unchanged (at bytes %s), but only %s "
+             "pending prefixes were given up" % (got_path, len(unchanged),
+                                                 sorted(starts[k] for k in
+                                                        unchanged), given_up))
+    print(len(unchanged))
 
 
 def tcp_dir(p):
