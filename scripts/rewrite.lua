@@ -53,13 +53,15 @@ at once, alone (the retransmission itself is dropped), and only the
 prefix stays held. If the sender then sends nothing but the prefix, the
 next bytes never come: after STUCK such retransmissions the prefix goes
 unchanged (counted as given up; a wrong result if the next bytes would
-have completed the pattern). A SACK of the prefix sent to the sender
-does not move it on: the prefix starts at the receiver's cumulative ACK,
-where no SACK block can start (RFC 2018 reports only data after a hole;
-a Linux 6.18 sender sent one went on sending the prefix alone). An ACK
-of it on the receiver's behalf would, but would make moonbox answerable
-for the prefix's delivery, and would stall a sender that has nothing
-more to send.
+have completed the pattern). Through a hop that loses 3 % of the frames
+both ways (test_inline), 5 of 150 runs of four 400 KB downloads gave a
+prefix up, and 3 of the 600 downloads had an occurrence unchanged. A
+SACK of the prefix sent to the sender does not move it on: the prefix
+starts at the receiver's cumulative ACK, where no SACK block can start
+(RFC 2018 reports only data after a hole; a Linux 6.18 sender sent one
+went on sending the prefix alone). An ACK of it on the receiver's behalf
+would, but would make moonbox answerable for the prefix's delivery, and
+would stall a sender that has nothing more to send.
 
 Segments arriving ahead of a gap (a frame lost before moonbox, or
 reordered) cannot be decided alone at their edges: an occurrence may
