@@ -74,6 +74,12 @@ assert_eq() {
 	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
 }
 
+# sum_field FILE REGEX: sum of the first number matched by the sed
+# expression's \1 over all lines of FILE (a counter over a run's cores).
+sum_field() {
+	sed -n "s/$2/\1/p" "$1" | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # checksums_ok PCAP: tshark finds every IP and TCP checksum good (and
 # some TCP frames at all).
 checksums_ok() {

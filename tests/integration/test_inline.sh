@@ -381,8 +381,8 @@ lost=$(lost_frames)
 # tries (rewrite.lua's header; it failed CI on 3 December): every other byte
 # must be rewritten, and no more occurrences may pass unchanged than
 # prefixes were given up.
-gaveup=$(sed -n 's/.* \([0-9]*\) pending prefixes given up.*/\1/p' \
-	rewrite_loss.out | awk '{ n += $1 } END { print n + 0 }')
+gaveup=$(sum_field rewrite_loss.out \
+	'.* \([0-9]*\) pending prefixes given up.*')
 unchanged=0
 for i in 1 2 3 4; do
 	"$PY" "$HERE/scripts_check.py" download "got$i" www/text moonbox \

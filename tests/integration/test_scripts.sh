@@ -59,12 +59,6 @@ flows_of() {	# flows_of PCAP DIR: tcpflow's per-direction files
 	rm -f "$2/report.xml"
 }
 
-# sum_field FILE REGEX: sum of the first number matched by the sed
-# expression's \1 over all lines of FILE.
-sum_field() {
-	sed -n "s/$2/\1/p" "$1" | awk '{ s += $1 } END { print s + 0 }'
-}
-
 # -- stream_dump ------------------------------------------------------------
 
 for seed in 31 32; do
