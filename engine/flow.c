@@ -281,10 +281,12 @@ flow_prefetch_burst(struct core *c)
 
 		/* Most frames are not a first SYN, and most of those say so
 		 * at a fixed place: where an IPv4 header without options
-		 * puts TCP's flags. Any frame that passes the checks below
-		 * with such a header has them there, so this only skips
-		 * frames the checks would skip. */
-		if (!many && len >= 54 && d[14] == 0x45 &&
+		 * puts TCP's flags. The header's length is not tested: a
+		 * frame whose byte there does not look like a first SYN's
+		 * is skipped whatever it holds (flow_begin then hashes it
+		 * itself, and a SYN with IP options goes without its
+		 * prefetch), one that does goes through the checks below. */
+		if (!many && len >= 54 &&
 		    (d[47] & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN)
 			continue;
 		if (len < 54 || d[12] != 0x08 || d[13] != 0x00 || d[23] != 6 ||
@@ -339,7 +341,7 @@ burst_flow(const struct pipe *p, const struct pipe_pkt *k)
 {
 	const struct fidx_ent *e;
 
-	if (!k->found || k->modified)
+	if (!k->found)		/* cleared by an edit (pktmod.c) */
 		return FLOW_NONE;
 	e = p->burst_ent[p->i];
 	if (e->val == 0 || e->ips != p->burst_ips[p->i] ||
@@ -368,8 +370,8 @@ flow_begin(struct core *c)
 	if (idx == FLOW_NONE) {
 		key = flow_key(sa, da, sp, dp);
 		/* The hash taken with the burst, unless a callback has
-		 * rewritten the packet since. */
-		if (!k->hashed || k->modified)
+		 * rewritten the packet since (which clears k->hashed). */
+		if (!k->hashed)
 			k->hash = key_hash(&key);
 		idx = flowtbl_lookup(&c->ft, &key, k->hash);
 	}
@@ -604,7 +606,7 @@ flow_after_snd(struct core *c)
 static uint64_t
 window_limit(const struct half *r)
 {
-	uint64_t wnd = (r->flags & HF_WND) ? r->wnd : 0;
+	uint64_t wnd = r->wnd;	/* 0 until HF_WND (struct half) */
 
 	if (wnd < 65535)
 		wnd = 65535;
@@ -779,6 +781,12 @@ note_steps(struct pipe_pkt *k, int64_t off)
 	k->off = off;
 }
 
+static inline int
+half_closed(const struct half *h)
+{
+	return h->state == TCP_CLOSED || h->state == TCP_TIME_WAIT;
+}
+
 /* Kept out of line so that flow_fast, called for every segment, stays
  * small enough to inline into the pipeline (callgrind, bulk capture: 35
  * instructions a packet more when this was part of it). */
@@ -852,6 +860,12 @@ flow_fast(struct core *c)
 	    (k->g.flags & (TH_SYN | TH_RST | TH_ACK)) != TH_ACK)
 		return FF_NO;
 	flow_quiet(c, f, k, s, r, off);
+	/* A flow ends, or waits in TIME_WAIT, only when both sides are
+	 * CLOSED or in TIME_WAIT (flow_end_of_packet): of a connection's
+	 * quiet segments, only the last ACK needs that function's tests. */
+	if (!half_closed(&f->h[MOS_SIDE_CLI]) ||
+	    !half_closed(&f->h[MOS_SIDE_SVR]))
+		return FF_EST;
 	return FF_QUIET;
 }
 
@@ -866,9 +880,11 @@ flow_end_of_packet(struct core *c)
 
 	if (f->flags & FL_DESTROY)
 		return 1;
-	/* The common case, decided without the loops below. */
-	if (f->mgmt != 0 && f->h[0].state == TCP_ESTABLISHED &&
-	    f->h[1].state == TCP_ESTABLISHED)
+	/* The common case, decided without the loops below: with both
+	 * sides tracked, nothing happens until both are CLOSED or in
+	 * TIME_WAIT. */
+	if (f->mgmt == SIDES && (!half_closed(&f->h[0]) ||
+				 !half_closed(&f->h[1])))
 		return 0;
 	for (side = 0; side < 2; side++) {
 		const struct half *h = &f->h[side];

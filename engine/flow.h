@@ -192,10 +192,11 @@ void flow_raw_jobs(struct core *c);
 void flow_orphan_jobs(struct core *c);
 /* The whole of the steps below for the common packet: an in-order ACK
  * segment of an established flow that raises nothing any socket listens
- * to, and no error. FF_EST if it was that: the packet is done with and
- * both ends are still established (so flow_end_of_packet would say 0);
- * FF_QUIET for another such segment without SYN or RST (the packet is
- * done with); FF_NO, changing nothing, if the steps must run one by one. */
+ * to, and no error, or another such segment without SYN or RST. FF_EST
+ * if the packet is done with and its flow cannot end with it (so
+ * flow_end_of_packet would say 0); FF_QUIET if it is done with and the
+ * flow may end; FF_NO, changing nothing, if the steps must run one by
+ * one. */
 enum { FF_NO, FF_QUIET, FF_EST };
 int flow_fast(struct core *c);
 void flow_snd(struct core *c);

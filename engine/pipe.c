@@ -147,16 +147,19 @@ poll_sources(struct core *c)
 		c->cur_src = (c->cur_src + 1) % c->nb_src;
 		if (s->eof)
 			continue;
-		if (s->ring != NULL) {
+		/* A port's frames keep the driver's port number: classify()
+		 * takes the burst's (src_port), and the paths that hand a
+		 * frame's port on (linearizing, reassembly) stamp it first. */
+		if (s->ring != NULL)
 			n = (uint16_t)rte_ring_dequeue_burst(s->ring,
 				(void **)p->burst, RT_BURST, NULL);
-		} else {
+		else
 			n = rt_rx_burst(s->port, s->queue, p->burst, RT_BURST);
-			for (uint16_t i = 0; i < n; i++)
-				p->burst[i]->port = s->port;
-		}
-		if (n != 0)
+		if (n != 0) {
+			p->port_in_mbuf = s->ring != NULL;
+			p->src_port = s->port;
 			return n;
+		}
 		if (src_at_eof(s))
 			s->eof = 1;
 		else
@@ -211,7 +214,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	struct stats *st = &c->st;
 
 	k->m = m;
-	k->in_port = m->port;
+	k->in_port = c->pipe.src_port;
 	k->held = 0;
 	k->valid = 1;
 	k->fidx = FLOW_NONE;
@@ -222,23 +225,32 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->pktno++;
 	k->off = 0;
 	k->where = W_RAW;
-	/* Datagrams reassembled elsewhere come in buffers of the
-	 * distributor's pool, or in a burst from another core. */
-	k->analysis = c->pipe.analysis_next | c->pipe.burst_analysis;
-	if (unlikely(c->pipe.dist_in)) {
-		/* Where the distributor's input order is (packets sent now
-		 * follow this one). */
-		if (g_rt.seq_off >= 0)
-			c->seq_last = rt_seq(m);
-		if (g_rt.dist_big != NULL && m->pool == g_rt.dist_big)
-			k->analysis = 1;
-	}
-	c->pipe.analysis_next = 0;
-	if (k->analysis) {
-		/* A reassembled datagram: its frames were counted already. */
-		k->data = rte_pktmbuf_mtod(m, uint8_t *);
-		parse_frame(k->data, rte_pktmbuf_data_len(m), &k->pr);
-		return;
+	/* k->analysis is 0 (k->held). Datagrams reassembled elsewhere come
+	 * in buffers of the distributor's pool, or in a burst from another
+	 * core. */
+	if (unlikely(c->pipe.special)) {
+		k->analysis = c->pipe.analysis_next | c->pipe.burst_analysis;
+		/* The distributor's frames, and datagrams reassembled from
+		 * this core's frames or handed over by another core, carry
+		 * their port. */
+		if (c->pipe.port_in_mbuf || k->analysis)
+			k->in_port = m->port;
+		if (c->pipe.dist_in) {
+			/* Where the distributor's input order is (packets
+			 * sent now follow this one). */
+			if (g_rt.seq_off >= 0)
+				c->seq_last = rt_seq(m);
+			if (g_rt.dist_big != NULL && m->pool == g_rt.dist_big)
+				k->analysis = 1;
+		}
+		c->pipe.analysis_next = 0;
+		if (k->analysis) {
+			/* A reassembled datagram: its frames were counted
+			 * already. */
+			k->data = rte_pktmbuf_mtod(m, uint8_t *);
+			parse_frame(k->data, rte_pktmbuf_data_len(m), &k->pr);
+			return;
+		}
 	}
 	if ((c->pipe.hashed_mask >> c->pipe.i) & 1) {
 		k->hash = c->pipe.burst_hash[c->pipe.i];
@@ -257,7 +269,10 @@ classify(struct core *c, struct rte_mbuf *m)
 		 * holding 16 bits of its length: reading it (linearizing,
 		 * transmitting) runs off the chain; verdict() drops it. */
 		int whole = chain_whole(m);
-		struct rte_mbuf *lin = whole ? core_linearize(c, m) : NULL;
+		struct rte_mbuf *lin;
+
+		m->port = k->in_port;	/* for the copy */
+		lin = whole ? core_linearize(c, m) : NULL;
 
 		if (lin == NULL) {
 			k->data = NULL;
@@ -287,6 +302,7 @@ classify(struct core *c, struct rte_mbuf *m)
 	case PK_IPV4_FRAG:
 		st->ip_fragments++;
 		st->non_tcp++;
+		m->port = k->in_port;	/* for the datagram it completes */
 		if (k->pr.ip_proto == IPPROTO_TCP && c->ipfrag != NULL)
 			c->pipe.frag_done = frag_route(c, ipfrag_offer(c->ipfrag,
 				m, &k->pr, c->pipe.now_ms, c->big, st));

@@ -92,8 +92,10 @@ struct pipe_pkt {
 	uint8_t len_changed;	/* a callback changed the payload length */
 	uint8_t modified;	/* a callback edited the packet */
 	uint8_t where;		/* enum pkt_where: how far processing got */
-	uint8_t hashed;		/* hash was taken with the burst */
-	uint8_t found;		/* its index entry was found with the burst */
+	uint8_t hashed;		/* hash was taken with the burst (cleared
+				   when a callback edits the packet) */
+	uint8_t found;		/* its index entry was found with the burst
+				   (cleared likewise) */
 	int64_t off;		/* receiver's stream offset of the payload */
 	uint32_t orig_len;	/* payload length before callbacks */
 	uint32_t orig_seq;	/* sequence number before remapping */
@@ -124,12 +126,26 @@ struct pipe {
 	int destroy_ret;	/* stage to return to after the teardown */
 	uint32_t nd_i;		/* next new-data entry to deliver */
 	struct rte_mbuf *frag_done;	/* datagram completed by this frame */
-	uint8_t analysis_next;	/* the next packet is frag_done */
-	uint8_t burst_analysis;	/* the burst holds datagrams other cores
-				   reassembled (core.frag_in) */
+	/* What classify() must look at in a frame beyond the common case,
+	 * tested as one word (`special`: nonzero, one of them). */
+	union {
+		struct {
+			uint8_t analysis_next;	/* the next packet is
+						   frag_done */
+			uint8_t burst_analysis;	/* the burst holds datagrams
+						   other cores reassembled
+						   (core.frag_in) */
+			uint8_t dist_in;	/* the distributor's frames
+						   carry an order or its
+						   reassembled datagrams */
+			uint8_t port_in_mbuf;	/* the burst is the
+						   distributor's: each frame
+						   carries its port */
+		};
+		uint32_t special;
+	};
+	uint16_t src_port;	/* the burst's port, unless port_in_mbuf */
 	uint8_t frags_settled;	/* at the end: no core can hand over more */
-	uint8_t dist_in;	/* the distributor's frames carry an order or
-				   its reassembled datagrams */
 
 	uint64_t now_ms;	/* core clock */
 	uint64_t timer_limit;	/* run timers due by this (packet clock) */

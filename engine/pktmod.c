@@ -452,6 +452,9 @@ mtcp_setlastpkt(mctx_t mctx, int sock, int side, off_t offset, byte *data,
 	}
 	update_cksums(k, option);
 	k->modified = 1;
+	/* The burst's hash and lookup were of the frame as it came. */
+	k->hashed = 0;
+	k->found = 0;
 	c->st.pkts_modified++;
 	return 0;
 }

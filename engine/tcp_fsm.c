@@ -98,8 +98,8 @@ synchronized(const struct half *h)
 static int
 in_peer_window(const struct half *peer, const struct seg *g)
 {
-	uint32_t wnd = (peer->flags & HF_WND) && peer->wnd > 65535 ?
-		       peer->wnd : 65535;
+	/* wnd is 0 until HF_WND (struct half). */
+	uint32_t wnd = peer->wnd > 65535 ? peer->wnd : 65535;
 
 	if (!(peer->flags & HF_IRS))
 		return 1;

@@ -84,7 +84,8 @@ struct half {
 				   the ISN of its earlier SYN) */
 	uint32_t snd_una;	/* highest ack it received from the peer */
 	uint32_t irs;		/* initial sequence number it received */
-	uint32_t wnd;		/* receive window it advertised, scaled */
+	uint32_t wnd;		/* receive window it advertised, scaled (0
+				   until HF_WND) */
 	uint32_t last_ack;	/* ack it last sent (valid with wnd) */
 	uint64_t rcv_off;	/* stream offset of the next byte expected */
 	uint64_t fin_off;	/* stream offset of a pending peer FIN */
