@@ -29,6 +29,13 @@ struct rb;
 #define FL_DESTROY	0x08	/* destroy at the end of the current packet */
 #define FL_RESET	0x10	/* mtcp_reset_conn() was called */
 
+/* flow.paths: the per-packet shortcuts (flow_fast) a flow may take. */
+#define PATH_FAST	0x01	/* an established segment's: both sides
+				   tracked, the server half there, no
+				   remapping, no end pending, no PKT_IN */
+#define PATH_QUIET	0x02	/* and the quiet path's: no socket wants
+				   what its steps can raise at the hooks */
+
 /* flow.list */
 enum { FLIST_NONE, FLIST_LRU, FLIST_TW };
 
@@ -67,6 +74,7 @@ struct flow {
 	uint8_t nd_queued;	/* sides with a pending MOS_ON_CONN_NEW_DATA */
 	uint8_t list;		/* FLIST_* */
 	uint8_t nsocks;
+	uint8_t paths;		/* PATH_*: flow_update_paths() */
 };
 
 /* The padding keeps keys comparable with memcmp(). */
@@ -165,8 +173,13 @@ flowtbl_active(const struct flowtbl *t)
 struct core;
 struct pipe_pkt;
 
-/* Recompute flow.want from its sockets' callback trees. */
+/* Recompute flow.want from its sockets' callback trees (and
+ * flow.paths). */
 void flow_update_want(struct core *c, struct flow *f);
+
+/* Recompute flow.paths: after every change of flow.flags, flow.mgmt or
+ * flow.want. */
+void flow_update_paths(struct flow *f);
 
 /* A pending MOS_ON_CONN_NEW_DATA for one side of a flow. */
 struct nd_ent {

@@ -216,15 +216,12 @@ classify(struct core *c, struct rte_mbuf *m)
 	k->m = m;
 	k->in_port = c->pipe.src_port;
 	k->held = 0;
+	/* valid, and the rest 0: W_RAW, not modified, not hashed. */
+	k->fresh = 0;
 	k->valid = 1;
 	k->fidx = FLOW_NONE;
-	k->len_changed = 0;
-	k->modified = 0;
-	k->hashed = 0;
-	k->found = 0;
 	k->pktno++;
 	k->off = 0;
-	k->where = W_RAW;
 	/* k->analysis is 0 (k->held). Datagrams reassembled elsewhere come
 	 * in buffers of the distributor's pool, or in a burst from another
 	 * core. */
@@ -517,7 +514,7 @@ pipe_run(struct core *c)
 next_packet:
 			if (p->i == p->nb) {
 				p->stage = ST_TIMERS;
-				break;
+				goto timers;
 			}
 			/* With the packet clock, timers whose deadline this
 			 * packet passes run before it, not after the burst. */
@@ -602,7 +599,12 @@ verdict:
 			verdict(c);
 			if (k->fidx != FLOW_NONE && flow_end_of_packet(c)) {
 				destroy_then(c, k->fidx, k->rcv, 0, ST_NEXT);
-				break;
+				if (p->stage != ST_DESTROY_FREE)
+					break;
+				/* No callbacks: free it here, not through the
+				 * switch's indirect jump. */
+				flow_free(c, p->destroy_fidx);
+				p->stage = ST_NEXT;
 			}
 			/* fallthrough */
 		case ST_NEXT:
@@ -621,37 +623,40 @@ next:
 			p->stage = ST_PKT;
 			goto next_packet;
 		case ST_TIMERS:
+timers:
+			/* The burst's end: its stages fall through to each
+			 * other, the stage switch taking over only after
+			 * callbacks. */
 			k->valid = 0;
 			p->pause_from = p->now_ms;
 			if (run_timer(c, p->now_ms))
 				return PIPE_INVOKE;
 			p->stage = ST_TIMEOUTS;
-			break;
-		case ST_PKT_TIMERS:
-			k->valid = 0;
-			if (run_timer(c, p->timer_limit))
-				return PIPE_INVOKE;
-			p->stage = ST_PKT_GO;
-			goto classify_packet;
+			/* fallthrough */
 		case ST_TIMEOUTS:
 			fidx = flow_expired(c, &idle);
-			if (fidx == FLOW_NONE) {
-				p->stage = ST_NEWDATA;
+			if (fidx != FLOW_NONE) {
+				p->cyc_busy = 1;
+				destroy_then(c, fidx, MOS_SIDE_SVR, idle,
+					     ST_TIMEOUTS);
 				break;
 			}
-			p->cyc_busy = 1;
-			destroy_then(c, fidx, MOS_SIDE_SVR, idle, ST_TIMEOUTS);
-			break;
+			p->stage = ST_NEWDATA;
+			/* fallthrough */
 		case ST_NEWDATA:
-			if (p->nd_i < c->nnd) {
+			while (p->nd_i < c->nnd) {
 				flow_new_data_jobs(c, &c->nd[p->nd_i++]);
+				if (c->disp.nj != 0)
+					break;
+			}
+			if (c->disp.nj != 0) {
 				dispatch_then(c, ST_NEWDATA);
 				break;
 			}
 			c->nnd = 0;
 			p->nd_i = 0;
 			p->stage = ST_BURST_END;
-			break;
+			/* fallthrough */
 		case ST_BURST_END:
 			if (c->ipfrag != NULL)
 				ipfrag_expire(c->ipfrag, p->now_ms, &c->st);
@@ -664,6 +669,12 @@ next:
 			if (p->step)
 				return PIPE_IDLE;
 			break;
+		case ST_PKT_TIMERS:
+			k->valid = 0;
+			if (run_timer(c, p->timer_limit))
+				return PIPE_INVOKE;
+			p->stage = ST_PKT_GO;
+			goto classify_packet;
 		case ST_EOF:
 			k->valid = 0;
 			if (c->frag_in != NULL && !p->frags_settled) {

@@ -78,7 +78,6 @@ struct pipe_pkt {
 		};
 		uint32_t held;
 	};
-	uint8_t valid;		/* a packet is held (getlastpkt works) */
 
 	/* TCP packets */
 	struct seg g;		/* as the state machines see it */
@@ -87,15 +86,28 @@ struct pipe_pkt {
 	uint32_t fgen;
 	int8_t snd;		/* sender side */
 	int8_t rcv;		/* receiver side */
-	uint8_t first_syn;	/* this SYN created the flow */
-	uint8_t no_store;	/* payload outside the receiver's window */
-	uint8_t len_changed;	/* a callback changed the payload length */
-	uint8_t modified;	/* a callback edited the packet */
-	uint8_t where;		/* enum pkt_where: how far processing got */
-	uint8_t hashed;		/* hash was taken with the burst (cleared
-				   when a callback edits the packet) */
-	uint8_t found;		/* its index entry was found with the burst
-				   (cleared likewise) */
+	/* What each packet starts with, set by one store (classify). */
+	union {
+		struct {
+			uint8_t valid;	/* a packet is held (getlastpkt
+					   works) */
+			uint8_t first_syn;	/* this SYN created the flow */
+			uint8_t no_store;	/* payload outside the
+						   receiver's window */
+			uint8_t len_changed;	/* a callback changed the
+						   payload length */
+			uint8_t modified;	/* a callback edited the
+						   packet */
+			uint8_t where;	/* enum pkt_where: how far
+					   processing got */
+			uint8_t hashed;	/* hash was taken with the burst
+					   (cleared when a callback edits
+					   the packet) */
+			uint8_t found;	/* its index entry was found with
+					   the burst (cleared likewise) */
+		};
+		uint64_t fresh;
+	};
 	int64_t off;		/* receiver's stream offset of the payload */
 	uint32_t orig_len;	/* payload length before callbacks */
 	uint32_t orig_seq;	/* sequence number before remapping */
