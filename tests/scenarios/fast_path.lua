@@ -1,7 +1,7 @@
 -- fast_path.lua - the established-segment shortcut (flow_fast) against a
--- flow whose packets must still be remapped: a callback lengthens one
--- segment with MOS_INSERT, then unregisters, so that no socket of the
--- flow has a packet callback left. The later segments of both sides must
+-- flow whose packets must still be remapped: a callback unregisters, so
+-- that no socket of the flow has a packet callback left, then lengthens
+-- its segment with MOS_INSERT. The later segments of both sides must
 -- still have their numbers shifted (mos-semantics: sequence remapping
 -- after a length change), on the shortcut's packets too. A control flow
 -- that unregisters without an edit shows that such a flow does take the
