@@ -195,8 +195,7 @@ api_flow_refresh(struct core *c, uint32_t fidx)
 	f->buf = buf;
 	flow_update_want(c, f);
 	if ((f->mgmt & SIDES) == 0 && !(f->flags & FL_DESTROY)) {
-		f->flags |= FL_DESTROY;
-		flow_update_paths(f);
+		flow_set_flags(f, FL_DESTROY);
 		if (c->nkill < RTE_DIM(c->kill))
 			c->kill[c->nkill++] = (struct nd_ent){ fidx, f->gen, 0 };
 	}

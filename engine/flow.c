@@ -98,6 +98,29 @@ flow_socks(struct core *c, const struct flow *f, int forward, uint32_t *out)
 	return (int)n;
 }
 
+/* What the sender and receiver steps can raise at their hooks for a
+ * segment without SYN or RST. */
+#define QUIET_EVENTS	(MOS_ON_PKT_IN | MOS_ON_TCP_STATE_CHANGE | MOS_ON_REXMIT)
+
+/* flow_fast's tests of the flow, which change only with its flags, its
+ * tracked sides and its sockets' callbacks, taken there as one byte
+ * (callgrind, http replay: 808.3 -> 804.0 instructions a packet). Out
+ * of line: two calls a connection. */
+static __rte_noinline void
+flow_update_paths(struct flow *f)
+{
+	uint32_t w = f->want[HK_SND] | f->want[HK_RCV];
+	uint8_t paths = 0;
+
+	if ((f->flags & (FL_SVR | FL_ADJ | FL_DESTROY)) == FL_SVR &&
+	    f->mgmt == SIDES && !(w & MOS_ON_PKT_IN)) {
+		paths = PATH_FAST;
+		if (!(w & QUIET_EVENTS))
+			paths |= PATH_QUIET;
+	}
+	f->paths = paths;
+}
+
 void
 flow_update_want(struct core *c, struct flow *f)
 {
@@ -112,27 +135,11 @@ flow_update_want(struct core *c, struct flow *f)
 	flow_update_paths(f);
 }
 
-/* What the sender and receiver steps can raise at their hooks for a
- * segment without SYN or RST. */
-#define QUIET_EVENTS	(MOS_ON_PKT_IN | MOS_ON_TCP_STATE_CHANGE | MOS_ON_REXMIT)
-
-/* flow_fast's tests of the flow, which change only with its flags, its
- * tracked sides and its sockets' callbacks, taken there as one byte
- * (callgrind, http replay: 808.3 -> 804.0 instructions a packet). Out
- * of line: two calls a connection. */
-__rte_noinline void
-flow_update_paths(struct flow *f)
+void
+flow_set_flags(struct flow *f, uint8_t fl)
 {
-	uint32_t w = f->want[HK_SND] | f->want[HK_RCV];
-	uint8_t paths = 0;
-
-	if ((f->flags & (FL_SVR | FL_ADJ | FL_DESTROY)) == FL_SVR &&
-	    f->mgmt == SIDES && !(w & MOS_ON_PKT_IN)) {
-		paths = PATH_FAST;
-		if (!(w & QUIET_EVENTS))
-			paths |= PATH_QUIET;
-	}
-	f->paths = paths;
+	f->flags |= fl;
+	flow_update_paths(f);
 }
 
 static void
@@ -574,8 +581,7 @@ create_server_half(struct core *c, struct flow *f, struct pipe_pkt *k)
 	uint16_t sp, dp;
 
 	fsm_init(&f->h[MOS_SIDE_SVR]);
-	f->flags |= FL_SVR;
-	flow_update_paths(f);
+	flow_set_flags(f, FL_SVR);
 	/* The server half is keyed by the SYN as the callbacks left it:
 	 * a NAT's rewritten SYN is what the server answers. */
 	tuple(k, &sa, &da, &sp, &dp);
@@ -587,7 +593,7 @@ create_server_half(struct core *c, struct flow *f, struct pipe_pkt *k)
 
 		if (memcmp(&k1, &k2, sizeof(k1)) != 0 &&
 		    flowtbl_add_key(&c->ft, &k2, key_hash(&k2), k->fidx) == 0) {
-			f->flags |= FL_KEY2;
+			flow_set_flags(f, FL_KEY2);
 			f->ip2[0] = sa;
 			f->ip2[1] = da;
 			f->port2[0] = sp;

@@ -74,7 +74,8 @@ struct flow {
 	uint8_t nd_queued;	/* sides with a pending MOS_ON_CONN_NEW_DATA */
 	uint8_t list;		/* FLIST_* */
 	uint8_t nsocks;
-	uint8_t paths;		/* PATH_*: flow_update_paths() */
+	uint8_t paths;		/* PATH_*, kept by flow_update_want() and
+				   flow_set_flags() */
 };
 
 /* The padding keeps keys comparable with memcmp(). */
@@ -173,13 +174,14 @@ flowtbl_active(const struct flowtbl *t)
 struct core;
 struct pipe_pkt;
 
-/* Recompute flow.want from its sockets' callback trees (and
- * flow.paths). */
+/* Recompute flow.want from its sockets' callback trees, and flow.paths.
+ * Call it after every change of a flow's sockets, callbacks or tracked
+ * sides (flow.mgmt). */
 void flow_update_want(struct core *c, struct flow *f);
 
-/* Recompute flow.paths: after every change of flow.flags, flow.mgmt or
- * flow.want. */
-void flow_update_paths(struct flow *f);
+/* Set FL_* flags of a flow (flow.paths follows them): every flag is set
+ * this way. */
+void flow_set_flags(struct flow *f, uint8_t fl);
 
 /* A pending MOS_ON_CONN_NEW_DATA for one side of a flow. */
 struct nd_ent {

@@ -364,8 +364,22 @@ dispatch_then(struct core *c, int next)
 	p->stage = ST_DISPATCH;
 }
 
+/* Free the flow being torn down once its callbacks have run, and go on
+ * at the stage destroy_then was given. */
+static void
+destroy_free(struct core *c)
+{
+	struct pipe *p = &c->pipe;
+
+	flow_free(c, p->destroy_fidx);
+	if (p->destroy_ret == ST_TCP)
+		p->cur.valid = 1;
+	p->stage = p->destroy_ret;
+}
+
 /* Tear flow fidx down (its pending new data, MOS_ON_CONN_END for both
- * sides), then continue at `ret`. */
+ * sides), then continue at `ret`. With no callback to run the flow is
+ * freed at once, not through the stage switch's indirect jump. */
 static void
 destroy_then(struct core *c, uint32_t fidx, int first, int timeout, int ret)
 {
@@ -377,6 +391,8 @@ destroy_then(struct core *c, uint32_t fidx, int first, int timeout, int ret)
 	/* The flow's end has no packet, even when one triggered it. */
 	p->cur.valid = 0;
 	dispatch_then(c, ST_DESTROY_FREE);
+	if (p->stage == ST_DESTROY_FREE)
+		destroy_free(c);
 }
 
 /* Run the user timers due by `limit`, in deadline order, the clock set to
@@ -599,12 +615,8 @@ verdict:
 			verdict(c);
 			if (k->fidx != FLOW_NONE && flow_end_of_packet(c)) {
 				destroy_then(c, k->fidx, k->rcv, 0, ST_NEXT);
-				if (p->stage != ST_DESTROY_FREE)
+				if (p->stage != ST_NEXT)
 					break;
-				/* No callbacks: free it here, not through the
-				 * switch's indirect jump. */
-				flow_free(c, p->destroy_fidx);
-				p->stage = ST_NEXT;
 			}
 			/* fallthrough */
 		case ST_NEXT:
@@ -644,11 +656,8 @@ timers:
 			p->stage = ST_NEWDATA;
 			/* fallthrough */
 		case ST_NEWDATA:
-			while (p->nd_i < c->nnd) {
+			while (p->nd_i < c->nnd && c->disp.nj == 0)
 				flow_new_data_jobs(c, &c->nd[p->nd_i++]);
-				if (c->disp.nj != 0)
-					break;
-			}
 			if (c->disp.nj != 0) {
 				dispatch_then(c, ST_NEWDATA);
 				break;
@@ -716,10 +725,7 @@ dispatch:
 			p->stage = p->after;
 			break;
 		case ST_DESTROY_FREE:
-			flow_free(c, p->destroy_fidx);
-			if (p->destroy_ret == ST_TCP)
-				k->valid = 1;
-			p->stage = p->destroy_ret;
+			destroy_free(c);
 			break;
 		}
 	}

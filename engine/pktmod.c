@@ -278,8 +278,7 @@ seqadj_add(struct flow *f, int side, uint32_t seq, int32_t delta,
 
 	if (!(f->flags & FL_ADJ))
 		memset(f->adj, 0, sizeof(f->adj));
-	f->flags |= FL_ADJ;
-	flow_update_paths(f);
+	flow_set_flags(f, FL_ADJ);
 	if (a->before == a->after || seq_after(seq, a->pos)) {
 		a->pos = seq;
 		a->before = a->after;
@@ -764,8 +763,7 @@ mtcp_reset_conn(mctx_t mctx, int sock)
 		errno = -ret;
 		return -1;
 	}
-	f->flags |= FL_RESET | FL_DESTROY;
-	flow_update_paths(f);
+	flow_set_flags(f, FL_RESET | FL_DESTROY);
 	if (!c->pipe.cur.valid || c->pipe.cur.fidx != s->flow)
 		if (c->nkill < RTE_DIM(c->kill))
 			c->kill[c->nkill++] = (struct nd_ent){ s->flow, f->gen,
